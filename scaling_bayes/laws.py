@@ -61,7 +61,7 @@ class Pivot:
     input: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Law:
     """A registered scaling law.
 

@@ -1,0 +1,56 @@
+"""scaling_bayes: Bayesian inference of neural scaling laws with NumPyro NUTS.
+
+Public API (imported lazily, so ``import scaling_bayes`` is cheap)::
+
+    import scaling_bayes as sb
+    df = sb.load_dataset("chinchilla", drop_excluded=True)
+    fit = sb.fit(df, law="chinchilla", seed=0)
+    fit.summary()
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "fit": "scaling_bayes.inference",
+    "SamplerConfig": "scaling_bayes.inference",
+    "Fit": "scaling_bayes.results",
+    "load_fit": "scaling_bayes.results",
+    "load_data": "scaling_bayes.data",
+    "ScalingData": "scaling_bayes.data",
+    "DataError": "scaling_bayes.data",
+    "load_dataset": "scaling_bayes.datasets",
+    "list_datasets": "scaling_bayes.datasets",
+    "list_laws": "scaling_bayes.laws",
+    "get_law": "scaling_bayes.laws",
+    "Law": "scaling_bayes.laws",
+    "Prior": "scaling_bayes.priors",
+    "default_priors": "scaling_bayes.priors",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'scaling_bayes' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from scaling_bayes.data import DataError, ScalingData, load_data
+    from scaling_bayes.datasets import list_datasets, load_dataset
+    from scaling_bayes.results import Fit, load_fit
+    from scaling_bayes.inference import SamplerConfig, fit
+    from scaling_bayes.laws import Law, get_law, list_laws
+    from scaling_bayes.priors import Prior, default_priors

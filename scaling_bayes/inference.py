@@ -1,0 +1,467 @@
+"""NUTS for scaling laws: robust start, sampler-friendly pivots, one compiled program per shape.
+
+Pipeline of :func:`fit`:
+
+1. validate data, priors and settings (nothing is compiled before this passes);
+2. map inputs to ``x = log(input / ref)`` and pad to a size bucket, so refits of other data sets
+   of similar size reuse the compiled program;
+3. find the posterior mode in unconstrained space by BFGS from many prior draws at once
+   (vmapped), then a Laplace approximation around it;
+4. move each power-law term's pivot ``ref`` to the scale that decorrelates its amplitude from its
+   exponent (clipped to the data's range) and re-optimise;
+5. run NUTS for all chains in one jitted program (warmup + draws in ``lax.scan``, chains vmapped
+   or sharded over devices), initialised from Laplace draws with the Laplace covariance as the
+   starting (dense) inverse mass matrix;
+6. map draws to constrained and textbook parameters and pointwise log-likelihoods.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from scaling_bayes.data import ScalingData, load_data
+from scaling_bayes.laws import Law, get_law
+from scaling_bayes.models import check_likelihood
+from scaling_bayes.priors import Prior, resolve_priors
+
+
+class SettingsError(ValueError):
+    """A sampler setting is out of range."""
+
+
+@dataclass(frozen=True)
+class SamplerConfig:
+    """NUTS settings recorded with every fit."""
+
+    seed: int = 0
+    chains: int = 4
+    warmup: int = 1000
+    draws: int = 1000
+    likelihood: str = "student_t"
+    nu: float = 4.0
+    target_accept: float = 0.9
+    max_tree_depth: int = 10
+    dense_mass: bool = True
+    n_starts: int = 32
+
+    def validate(self) -> None:
+        def _int(name: str, lo: int, hi: int | None = None) -> None:
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo or (
+                hi is not None and v > hi
+            ):
+                rng = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
+                raise SettingsError(f"{name} must be an integer {rng}, got {v!r}")
+
+        _int("seed", 0, 2**32 - 1)
+        _int("chains", 1, 512)
+        _int("warmup", 0, 10**6)
+        _int("draws", 1, 10**6)
+        _int("max_tree_depth", 1, 15)
+        _int("n_starts", 1, 4096)
+        ta = self.target_accept
+        if not (isinstance(ta, (int, float)) and 0 < ta < 1):
+            raise SettingsError(f"target_accept must be in (0, 1), got {ta!r}")
+        check_likelihood(self.likelihood, self.nu)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# ----------------------------------------------------------------------------- helpers
+def _bucket(n: int) -> int:
+    """Padded size: the smallest of 16 and 2^k * {1, 1.25, 1.5, 1.75} that holds ``n``."""
+    size = 16
+    while size < n:
+        k = 2 ** math.floor(math.log2(size))
+        size = next(k * f // 4 for f in (5, 6, 7, 8) if k * f // 4 > size)
+    return size
+
+
+def _initial_ref(law: Law, data: ScalingData) -> dict[str, float]:
+    ref = {}
+    for v in law.inputs:
+        a = data.get(v)
+        how = law.initial_ref.get(v, "geomean")
+        ref[v] = float(np.min(a)) if how == "min" else float(np.exp(np.mean(np.log(a))))
+    return ref
+
+
+def _progress_hook(i):  # called from inside the compiled program
+    reporter = _PROGRESS[0]
+    if reporter is not None:
+        reporter(int(i))
+
+
+_PROGRESS: list[Callable[[int], None] | None] = [None]
+
+
+def _jax():
+    import jax
+
+    return jax
+
+
+def enable_x64_on_cpu() -> None:
+    """Use float64 when JAX runs on the CPU (the scales of N, D and C need it)."""
+    jax = _jax()
+    if jax.default_backend() == "cpu" and not jax.config.jax_enable_x64:
+        jax.config.update("jax_enable_x64", True)
+
+
+# ----------------------------------------------------------------------------- program
+class _Program:
+    """Compiled pieces for one (law, priors, likelihood, padded size): reused across fits."""
+
+    def __init__(self, law: Law, priors: Mapping[str, Prior], likelihood: str, nu: float,
+                 n_pad: int):
+        jax = _jax()
+        import jax.numpy as jnp
+        from jax.flatten_util import ravel_pytree
+        from numpyro.distributions import biject_to
+        from numpyro.infer.util import get_potential_fn
+
+        from scaling_bayes.models import observation_dist, scaling_model
+
+        self.law, self.priors, self.likelihood, self.nu, self.n_pad = (
+            law, dict(priors), likelihood, nu, n_pad)
+        self.model = functools.partial(
+            scaling_model, law=law, priors=self.priors, likelihood=likelihood, nu=nu)
+        self.site_order = sorted(self.priors)
+        self.supports = {k: self.priors[k].to_numpyro().support for k in self.site_order}
+        inv = {k: biject_to(self.supports[k]) for k in self.site_order}
+        self.pe_gen, self.post_gen = get_potential_fn(
+            self.model, inv, replay_model=True, dynamic_args=True)
+        flat0, self.unravel = ravel_pytree({k: jnp.zeros(()) for k in self.site_order})
+        self.dim = int(flat0.shape[0])
+
+        def flat_potential(v, args):
+            return self.pe_gen(*args)(self.unravel(v))
+
+        def optimize(starts, args):
+            # Saddle-free damped Newton: step along -|H|^-1 g, try 12 step lengths at once and
+            # keep the best (no inner while loop: compiles fast, vmaps over starts).
+            f = functools.partial(flat_potential, args=args)
+            grad, hess = jax.grad(f), jax.hessian(f)
+            ts = 2.0 ** -jnp.arange(12.0)
+
+            def safe(v):
+                fv = f(v)
+                return jnp.where(jnp.isfinite(fv), fv, jnp.inf)
+
+            def one(v0):
+                def body(carry, _):
+                    v, fv = carry
+                    g, H = grad(v), hess(v)
+                    w, U = jnp.linalg.eigh(0.5 * (H + H.T))
+                    w = jnp.maximum(jnp.abs(w), 1e-6 * jnp.maximum(1.0, jnp.max(jnp.abs(w))))
+                    p = -U @ ((U.T @ g) / w)
+                    p = jnp.where(jnp.all(jnp.isfinite(p)), p, -g)
+                    p = p * jnp.minimum(1.0, 5.0 / (jnp.linalg.norm(p) + 1e-30))
+                    fc = jax.vmap(safe)(v[None, :] + ts[:, None] * p[None, :])
+                    j = jnp.argmin(fc)
+                    better = fc[j] < fv
+                    return (jnp.where(better, v + ts[j] * p, v), jnp.where(better, fc[j], fv)), None
+
+                (v, fv), _ = jax.lax.scan(body, (v0, safe(v0)), None, length=60)
+                return v, fv, hess(v)
+
+            return jax.vmap(one)(starts)
+
+        def postprocess(Z, args):
+            """Constrained + deterministic sites and pointwise log-likelihood of flat draws."""
+            x, ref, y, mask = args
+            post = self.post_gen(*args)
+
+            def one(v):
+                p = post(self.unravel(v))
+                mu = law.sampler_log_loss(p, x)
+                ll = observation_dist(mu, p["sigma"], likelihood, nu).log_prob(y)
+                return p, ll
+
+            return jax.vmap(one)(Z)
+
+        self.optimize = jax.jit(optimize)
+        self.postprocess = jax.jit(postprocess)
+        self.sample = jax.jit(
+            self._sample,
+            static_argnames=("warmup", "draws", "target_accept", "max_tree_depth", "dense_mass"))
+
+    def prior_starts(self, key, k: int):
+        """``k`` prior draws in unconstrained space, flattened in the mass-matrix order."""
+        return self._starts(key, k)
+
+    @functools.cached_property
+    def _starts(self):
+        jax = _jax()
+        import jax.numpy as jnp
+        from numpyro.distributions import biject_to
+
+        def draw(key, k):
+            keys = jax.random.split(key, len(self.site_order))
+            cols = []
+            for kk, name in zip(keys, self.site_order, strict=True):
+                d = self.priors[name].to_numpyro()
+                cols.append(biject_to(d.support).inv(d.sample(kk, (k,))))
+            return jnp.stack(cols, axis=-1)
+
+        return jax.jit(draw, static_argnums=1)
+
+    def _sample(self, key, init_z, inv_mass, args, *, warmup, draws, target_accept,
+                max_tree_depth, dense_mass, progress_every):
+        jax = _jax()
+        import jax.numpy as jnp
+        from jax.flatten_util import ravel_pytree
+        from numpyro.infer.hmc import hmc
+
+        init_kernel, sample_kernel = hmc(potential_fn_gen=self.pe_gen, algo="NUTS")
+        keys = jax.random.split(key, init_z.shape[0])
+        mass = inv_mass if dense_mass else jnp.diag(inv_mass)
+
+        def init_one(z, k):
+            return init_kernel(
+                self.unravel(z), warmup, inverse_mass_matrix=mass, dense_mass=dense_mass,
+                target_accept_prob=target_accept, max_tree_depth=max_tree_depth,
+                find_heuristic_step_size=True, model_args=args, rng_key=k)
+
+        state = jax.vmap(init_one)(init_z, keys)
+        step = jax.vmap(lambda s: sample_kernel(s, model_args=args))
+
+        def tick(i):
+            # progress_every is traced (0 = silent): one compiled program with or without a bar
+            jax.lax.cond((progress_every > 0) & ((i + 1) % jnp.maximum(progress_every, 1) == 0),
+                         lambda: jax.debug.callback(_progress_hook, i + 1), lambda: None)
+
+        def body(s, i):
+            tick(i)
+            s = step(s)
+            flat = jax.vmap(lambda z: ravel_pytree(z)[0])(s.z)
+            return s, (flat, s.diverging, s.num_steps, s.accept_prob, s.potential_energy,
+                       s.energy, s.adapt_state.step_size)
+
+        # One scan body for warmup and sampling (the kernel adapts while i < warmup): one copy
+        # of NUTS in the compiled program. Warmup iterations are dropped afterwards.
+        _, trace = jax.lax.scan(body, state, jnp.arange(warmup + draws))
+        # (iterations, chains, ...) -> (chains, draws, ...)
+        return jax.tree_util.tree_map(lambda a: jnp.swapaxes(a[warmup:], 0, 1), trace)
+
+
+@functools.lru_cache(maxsize=32)
+def _program(law: Law, priors_key: str, likelihood: str, nu: float, n_pad: int) -> _Program:
+    priors = {k: Prior.parse(v) for k, v in json.loads(priors_key).items()}
+    return _Program(law, priors, likelihood, nu, n_pad)
+
+
+def get_program(law: Law, priors: Mapping[str, Prior], likelihood: str, nu: float,
+                n_pad: int) -> _Program:
+    key = json.dumps({k: str(v) for k, v in sorted(priors.items())})
+    return _program(law, key, likelihood, float(nu), int(n_pad))
+
+
+# ----------------------------------------------------------------------------- steps
+def model_args(law: Law, data: ScalingData, ref: Mapping[str, float], n_pad: int):
+    """Padded model arguments ``(x, ref, y, mask)`` for ``data``."""
+    import jax.numpy as jnp
+
+    n = data.n
+    x = {}
+    for v in law.inputs:
+        xv = np.zeros(n_pad)
+        xv[:n] = np.log(data.get(v)) - math.log(ref[v])
+        x[v] = jnp.asarray(xv)
+    y = np.zeros(n_pad)
+    y[:n] = np.log(data.loss)
+    mask = np.zeros(n_pad, dtype=bool)
+    mask[:n] = True
+    return x, {v: jnp.asarray(float(ref[v])) for v in law.inputs}, jnp.asarray(y), jnp.asarray(
+        mask)
+
+
+def _posterior_mode(prog: _Program, args, key, n_starts: int):
+    """Best of ``n_starts`` Newton runs from prior draws, and the Laplace covariance there."""
+    xs, fs, Hs = prog.optimize(prog.prior_starts(key, n_starts), args)
+    fs = np.asarray(fs)
+    if not np.isfinite(fs).any():
+        raise FloatingPointError(
+            "the posterior mode search failed from every start (non-finite log density); "
+            "check the priors and the scale of the losses")
+    best = int(np.nanargmin(fs))
+    return np.asarray(xs[best]), _laplace_cov(np.asarray(Hs[best], dtype=float))
+
+
+def _laplace_cov(H: np.ndarray) -> np.ndarray:
+    H = 0.5 * (H + H.T)
+    if not np.all(np.isfinite(H)):
+        return np.eye(H.shape[0]) * 0.01
+    w, U = np.linalg.eigh(H)
+    w = np.clip(w, 1e-8 * max(1.0, float(np.max(np.abs(w)))), None)
+    return (U / w) @ U.T
+
+
+def _mvn(key, mean, cov, k):
+    jax = _jax()
+    L = np.linalg.cholesky(cov + 1e-12 * np.eye(len(mean)))
+    eps = np.asarray(jax.random.normal(key, (k, len(mean))))
+    return mean + eps @ L.T
+
+
+def choose_pivots(law: Law, data: ScalingData, prog: _Program, args, ref, mode, cov, key):
+    """Move each pivot to the decorrelating scale, clipped to the data's range."""
+    if not law.pivots:
+        return dict(ref)
+    draws, _ = prog.postprocess(_mvn(key, mode, cov, 2000), args)
+    new = dict(ref)
+    for p in law.pivots:
+        a, e = np.asarray(draws[p.amp]), np.asarray(draws[p.exponent])
+        var = np.var(e)
+        if not (np.isfinite(var) and var > 0):
+            continue
+        delta = float(np.cov(a, e)[0, 1] / var)
+        lo, hi = np.log(np.min(data.get(p.input))), np.log(np.max(data.get(p.input)))
+        if np.isfinite(delta):
+            new[p.input] = float(np.exp(np.clip(np.log(ref[p.input]) + delta, lo, hi)))
+    return new
+
+
+def fit(
+    data,
+    law: str | Law = "chinchilla",
+    *,
+    seed: int = 0,
+    chains: int = 4,
+    warmup: int = 1000,
+    draws: int = 1000,
+    likelihood: str = "student_t",
+    nu: float = 4.0,
+    priors: Mapping[str, Any] | None = None,
+    target_accept: float = 0.9,
+    max_tree_depth: int = 10,
+    dense_mass: bool = True,
+    ref: Mapping[str, float] | None = None,
+    columns: Mapping[str, str] | None = None,
+    progress: bool | Callable[[int, int], None] = False,
+    warn: bool = True,
+):
+    """Fit a scaling law by NUTS and return a :class:`~scaling_bayes.results.Fit`.
+
+    Parameters
+    ----------
+    data
+        CSV path, pandas DataFrame (e.g. from :func:`scaling_bayes.load_dataset`) or
+        :class:`~scaling_bayes.data.ScalingData`. See :func:`~scaling_bayes.data.load_data`.
+    law
+        Registered law name (:func:`scaling_bayes.list_laws`) or a :class:`~scaling_bayes.laws.Law`.
+    seed
+        Seed of every random choice (starts, chain inits, NUTS); same seed, same data and same
+        platform give an identical posterior.
+    chains, warmup, draws
+        NUTS chains (>= 4 recommended for R-hat), warmup iterations per chain, kept draws per chain.
+    likelihood, nu
+        ``"student_t"`` (default, robust, ``nu`` degrees of freedom) or ``"normal"`` on log-loss.
+    priors
+        Overrides by sampler-parameter name, e.g. ``{"alpha": "LogNormal(loc=-1, scale=0.3)"}``;
+        see :func:`scaling_bayes.priors.default_priors`.
+    target_accept, max_tree_depth, dense_mass
+        NUTS settings (dense mass matrix by default: the laws have few parameters).
+    ref
+        Fix the pivot scales, e.g. ``{"N": 1e8, "D": 2e9}`` (default: chosen from the data).
+    progress
+        ``True`` for a progress bar on stderr, or a callable ``(done, total)``.
+    warn
+        Emit :class:`~scaling_bayes.diagnostics.DiagnosticWarning` for divergences,
+        R-hat > 1.01 or ESS < 400.
+    """
+    from scaling_bayes.results import Fit
+
+    t_start = time.perf_counter()
+    law = get_law(law)
+    config = SamplerConfig(seed=seed, chains=chains, warmup=warmup, draws=draws,
+                           likelihood=likelihood, nu=float(nu) if isinstance(nu, int) else nu,
+                           target_accept=target_accept, max_tree_depth=max_tree_depth,
+                           dense_mass=bool(dense_mass))
+    config.validate()
+    data = load_data(data, columns=dict(columns) if columns else None)
+    data.check_for_law(law)
+    priors = resolve_priors(law, priors)
+    if ref is not None:
+        bad = [k for k in ref if k not in law.inputs or not (np.isfinite(ref[k]) and ref[k] > 0)]
+        if bad:
+            raise SettingsError(
+                f"ref: {bad[0]!r} must be one of the law's inputs ({', '.join(law.inputs)}) "
+                "with a positive finite scale")
+
+    enable_x64_on_cpu()
+    jax = _jax()
+    n_pad = _bucket(data.n)
+    prog = get_program(law, priors, config.likelihood, config.nu, n_pad)
+    k_start, k_pivot, k_start2, k_init, k_nuts = jax.random.split(jax.random.PRNGKey(seed), 5)
+
+    # 3-4. mode, Laplace, pivots
+    ref0 = {**_initial_ref(law, data), **(dict(ref) if ref else {})}
+    args = model_args(law, data, ref0, n_pad)
+    mode, cov = _posterior_mode(prog, args, k_start, config.n_starts)
+    ref1 = ref0 if ref else choose_pivots(law, data, prog, args, ref0, mode, cov, k_pivot)
+    if ref1 != ref0:
+        args = model_args(law, data, ref1, n_pad)
+        mode, cov = _posterior_mode(prog, args, k_start2, config.n_starts)
+    t_init = time.perf_counter()
+
+    # 5. NUTS
+    init_z = _mvn(k_init, mode, cov, config.chains)
+    total = config.warmup + config.draws
+    every = 0
+    if progress:
+        from scaling_bayes._progress import ProgressBar
+
+        reporter = progress if callable(progress) else ProgressBar(total, config.chains)
+        every = max(1, total // 50)
+        _PROGRESS[0] = lambda i: reporter(min(i, total), total)
+    try:
+        trace = prog.sample(k_nuts, init_z, cov, args, warmup=config.warmup, draws=config.draws,
+                            target_accept=float(config.target_accept),
+                            max_tree_depth=config.max_tree_depth, dense_mass=config.dense_mass,
+                            progress_every=every)
+        trace = jax.block_until_ready(trace)
+    finally:
+        _PROGRESS[0] = None
+        if progress and not callable(progress):
+            reporter.close()
+    t_sample = time.perf_counter()
+
+    # 6. constrained draws, textbook parameters, log-likelihood
+    Z, diverging, n_steps, accept, pe, energy, step_size = (np.asarray(a) for a in trace)
+    flatZ = Z.reshape(-1, prog.dim)
+    shape = Z.shape[:2]
+    post, ll = prog.postprocess(flatZ, args)
+    post = {k: np.asarray(v).reshape(shape + np.shape(v)[1:]) for k, v in post.items()}
+    ll = np.asarray(ll).reshape(shape + (n_pad,))[..., : data.n]
+    sample_stats = {
+        "diverging": diverging.astype(bool),
+        "n_steps": n_steps.astype(np.int64),
+        "tree_depth": np.ceil(np.log2(n_steps.astype(float) + 1)).astype(np.int64),
+        "acceptance_rate": accept,
+        "lp": -pe,
+        "energy": energy,
+        "step_size": step_size,
+    }
+    mode_c = {k: float(np.asarray(v).reshape(-1)[0]) for k, v in
+              prog.postprocess(np.asarray(mode)[None, :], args)[0].items()}
+    t_end = time.perf_counter()
+    result = Fit.from_sampler(
+        law=law, data=data, posterior=post, sample_stats=sample_stats, log_likelihood=ll,
+        priors=priors, config=config, ref=ref1, mode=mode_c,
+        timings={"init_s": t_init - t_start, "sample_s": t_sample - t_init,
+                 "postprocess_s": t_end - t_sample, "total_s": t_end - t_start,
+                 "n_pad": n_pad},
+    )
+    if warn:
+        result.check(warn=True)
+    return result
