@@ -50,7 +50,7 @@ def __dir__():
 if TYPE_CHECKING:  # pragma: no cover
     from scaling_bayes.data import DataError, ScalingData, load_data
     from scaling_bayes.datasets import list_datasets, load_dataset
-    from scaling_bayes.results import Fit, load_fit
     from scaling_bayes.inference import SamplerConfig, fit
     from scaling_bayes.laws import Law, get_law, list_laws
     from scaling_bayes.priors import Prior, default_priors
+    from scaling_bayes.results import Fit, load_fit

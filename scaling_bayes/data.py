@@ -334,7 +334,8 @@ def load_data(
             f"data must be a CSV path, a pandas DataFrame or ScalingData, not {type(data).__name__}"
         )
     if not (np.isfinite(flops_per_param_token) and flops_per_param_token > 0):
-        raise ValueError(f"flops_per_param_token must be finite and > 0, got {flops_per_param_token}")
+        raise ValueError(
+            f"flops_per_param_token must be finite and > 0, got {flops_per_param_token}")
     if df.shape[0] == 0:
         raise EmptyDataError(f"{source}: the table has a header but no rows")
     found = _find_columns(df, columns)

@@ -95,15 +95,6 @@ def _initial_ref(law: Law, data: ScalingData) -> dict[str, float]:
     return ref
 
 
-def _progress_hook(i):  # called from inside the compiled program
-    reporter = _PROGRESS[0]
-    if reporter is not None:
-        reporter(int(i))
-
-
-_PROGRESS: list[Callable[[int], None] | None] = [None]
-
-
 def _jax():
     import jax
 
@@ -191,9 +182,7 @@ class _Program:
 
         self.optimize = jax.jit(optimize)
         self.postprocess = jax.jit(postprocess)
-        self.sample = jax.jit(
-            self._sample,
-            static_argnames=("warmup", "draws", "target_accept", "max_tree_depth", "dense_mass"))
+        self._kernels: dict = {}
 
     def prior_starts(self, key, k: int):
         """``k`` prior draws in unconstrained space, flattened in the mass-matrix order."""
@@ -215,43 +204,85 @@ class _Program:
 
         return jax.jit(draw, static_argnums=1)
 
-    def _sample(self, key, init_z, inv_mass, args, *, warmup, draws, target_accept,
-                max_tree_depth, dense_mass, progress_every):
+    def kernels(self, warmup: int, target_accept: float, max_tree_depth: int, dense_mass: bool):
+        """Jitted ``(init, chunk)`` for these NUTS settings (built once, then reused).
+
+        ``init(key, init_z, inv_mass, args)`` starts all chains (vmapped);
+        ``chunk(state, args, length)`` advances them ``length`` iterations in a ``lax.scan``.
+        Warmup and sampling run the same compiled chunk (the kernel adapts while
+        ``i < warmup``), and Python drives the chunks, which gives a progress bar without host
+        callbacks (programs with callbacks cannot go to the persistent compilation cache).
+        """
+        key = (warmup, float(target_accept), max_tree_depth, dense_mass)
+        if key not in self._kernels:
+            self._kernels[key] = self._build_kernels(*key)
+        return self._kernels[key]
+
+    def _build_kernels(self, warmup, target_accept, max_tree_depth, dense_mass):
         jax = _jax()
         import jax.numpy as jnp
         from jax.flatten_util import ravel_pytree
         from numpyro.infer.hmc import hmc
 
+        # The potential is regenerated from model_args at every step (potential_fn_gen), so
+        # init and chunk may be separate programs; only static settings live in the closure.
         init_kernel, sample_kernel = hmc(potential_fn_gen=self.pe_gen, algo="NUTS")
-        keys = jax.random.split(key, init_z.shape[0])
-        mass = inv_mass if dense_mass else jnp.diag(inv_mass)
 
-        def init_one(z, k):
-            return init_kernel(
-                self.unravel(z), warmup, inverse_mass_matrix=mass, dense_mass=dense_mass,
-                target_accept_prob=target_accept, max_tree_depth=max_tree_depth,
-                find_heuristic_step_size=True, model_args=args, rng_key=k)
+        def init(key, init_z, inv_mass, args):
+            mass = inv_mass if dense_mass else jnp.diag(inv_mass)
 
-        state = jax.vmap(init_one)(init_z, keys)
-        step = jax.vmap(lambda s: sample_kernel(s, model_args=args))
+            def one(z, k):
+                return init_kernel(
+                    self.unravel(z), warmup, inverse_mass_matrix=mass, dense_mass=dense_mass,
+                    target_accept_prob=target_accept, max_tree_depth=max_tree_depth,
+                    model_args=args, rng_key=k)
 
-        def tick(i):
-            # progress_every is traced (0 = silent): one compiled program with or without a bar
-            jax.lax.cond((progress_every > 0) & ((i + 1) % jnp.maximum(progress_every, 1) == 0),
-                         lambda: jax.debug.callback(_progress_hook, i + 1), lambda: None)
+            return jax.vmap(one)(init_z, jax.random.split(key, init_z.shape[0]))
 
-        def body(s, i):
-            tick(i)
-            s = step(s)
-            flat = jax.vmap(lambda z: ravel_pytree(z)[0])(s.z)
-            return s, (flat, s.diverging, s.num_steps, s.accept_prob, s.potential_energy,
-                       s.energy, s.adapt_state.step_size)
+        def chunk(state, args, length):
+            step = jax.vmap(lambda s: sample_kernel(s, model_args=args))
 
-        # One scan body for warmup and sampling (the kernel adapts while i < warmup): one copy
-        # of NUTS in the compiled program. Warmup iterations are dropped afterwards.
-        _, trace = jax.lax.scan(body, state, jnp.arange(warmup + draws))
+            def body(s, _):
+                s = step(s)
+                flat = jax.vmap(lambda z: ravel_pytree(z)[0])(s.z)
+                return s, (flat, s.diverging, s.num_steps, s.accept_prob, s.potential_energy,
+                           s.energy, s.adapt_state.step_size)
+
+            return jax.lax.scan(body, state, None, length=length)
+
+        init_j = jax.jit(init)
+        chunk_j = jax.jit(chunk, static_argnums=2)
+        return init_j, chunk_j
+
+    def sample(self, key, init_z, inv_mass, args, *, warmup, draws, target_accept,
+               max_tree_depth, dense_mass, progress=None):
+        """Run NUTS; returns per-draw arrays shaped (chains, draws, ...)."""
+        jax = _jax()
+
+        init, chunk = self.kernels(warmup, target_accept, max_tree_depth, dense_mass)
+        total = warmup + draws
+        length = _chunk_length(warmup, draws)
+        state = init(key, init_z, inv_mass, args)
+        pieces, done = [], 0
+        while done < total:
+            state, out = chunk(state, args, length)
+            done += length
+            if done > warmup:
+                pieces.append(out)
+            if progress is not None:
+                jax.block_until_ready(state.i)
+                progress(done, total)
+        trace = [np.concatenate([np.asarray(p[j]) for p in pieces], axis=0)[-draws:]
+                 for j in range(len(pieces[0]))]
         # (iterations, chains, ...) -> (chains, draws, ...)
-        return jax.tree_util.tree_map(lambda a: jnp.swapaxes(a[warmup:], 0, 1), trace)
+        return [np.swapaxes(a, 0, 1) for a in trace]
+
+
+def _chunk_length(warmup: int, draws: int) -> int:
+    """Largest divisor of gcd(warmup, draws) giving at least ~20 chunks."""
+    g = math.gcd(warmup, draws)
+    cap = max(1, (warmup + draws) // 20)
+    return max(d for d in range(1, min(g, cap) + 1) if g % d == 0)
 
 
 @functools.lru_cache(maxsize=32)
@@ -325,9 +356,10 @@ def choose_pivots(law: Law, data: ScalingData, prog: _Program, args, ref, mode, 
         if not (np.isfinite(var) and var > 0):
             continue
         delta = float(np.cov(a, e)[0, 1] / var)
-        lo, hi = np.log(np.min(data.get(p.input))), np.log(np.max(data.get(p.input)))
+        values = data.get(p.input)
         if np.isfinite(delta):
-            new[p.input] = float(np.exp(np.clip(np.log(ref[p.input]) + delta, lo, hi)))
+            moved = ref[p.input] * math.exp(float(np.clip(delta, -700, 700)))
+            new[p.input] = float(np.clip(moved, np.min(values), np.max(values)))
     return new
 
 
@@ -416,23 +448,19 @@ def fit(
 
     # 5. NUTS
     init_z = _mvn(k_init, mode, cov, config.chains)
-    total = config.warmup + config.draws
-    every = 0
+    reporter = None
     if progress:
         from scaling_bayes._progress import ProgressBar
 
-        reporter = progress if callable(progress) else ProgressBar(total, config.chains)
-        every = max(1, total // 50)
-        _PROGRESS[0] = lambda i: reporter(min(i, total), total)
+        reporter = progress if callable(progress) else ProgressBar(
+            config.warmup + config.draws, config.chains)
     try:
         trace = prog.sample(k_nuts, init_z, cov, args, warmup=config.warmup, draws=config.draws,
                             target_accept=float(config.target_accept),
                             max_tree_depth=config.max_tree_depth, dense_mass=config.dense_mass,
-                            progress_every=every)
-        trace = jax.block_until_ready(trace)
+                            progress=reporter)
     finally:
-        _PROGRESS[0] = None
-        if progress and not callable(progress):
+        if reporter is not None and not callable(progress):
             reporter.close()
     t_sample = time.perf_counter()
 

@@ -132,9 +132,12 @@ def _check(prior: Prior, site: Param) -> None:
     except (TypeError, ValueError) as e:
         raise PriorError(f"prior {prior} for {site.name!r} is invalid: {e}") from None
     if d.batch_shape or d.event_shape or d.support.is_discrete:
-        raise PriorError(f"prior {prior} for {site.name!r} must be a continuous scalar distribution")
+        raise PriorError(
+            f"prior {prior} for {site.name!r} must be a continuous scalar distribution")
+    lower = getattr(d.support, "lower_bound", None)
+    outside = site.domain == "positive" and (lower is None or not float(np.min(lower)) >= 0)
     draws = np.asarray(d.sample(jax.random.PRNGKey(0), (256,)))
-    if not all(_DOMAINS[site.domain](float(v)) for v in draws):
+    if outside or not all(_DOMAINS[site.domain](float(v)) for v in draws):
         raise PriorError(
             f"prior {prior} for {site.name!r} puts mass outside its domain ({site.domain}); "
             f"use a distribution on {site.domain} values, e.g. {Prior(*site.prior)}"

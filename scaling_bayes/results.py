@@ -56,6 +56,9 @@ def atomic_write(path: str | os.PathLike, write) -> Path:
     os.close(fd)
     try:
         write(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file normal permissions
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -269,7 +272,8 @@ def load_fit(path: str | os.PathLike) -> Fit:
     try:
         law = get_law(info["law"])
     except ValueError as e:
-        raise FitFileError(f"{path} holds a fit of law {info['law']!r}, unknown here: {e}") from None
+        raise FitFileError(
+            f"{path} holds a fit of law {info['law']!r}, unknown here: {e}") from None
     stored = set(_arviz.group_to_dict(idata, "posterior"))
     missing = [p for p in (*law.param_names, *law.site_names) if p not in stored]
     if missing:

@@ -1,0 +1,74 @@
+"""Shared fixtures. Fits are expensive to compile, so tests share programs: same law, same
+padded size (synthetic sets of 60 rows -> 64), same warmup/draws."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+# One persistent XLA cache for this test session and the CLI subprocesses it starts.
+_CACHE = os.environ.setdefault(
+    "SCALING_BAYES_CACHE_DIR", str(Path(tempfile.gettempdir()) / "scaling_bayes_test_cache"))
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+#: Small-but-honest sampler settings for unit tests.
+FAST = {"chains": 4, "warmup": 500, "draws": 1000}
+
+#: Ground truth for synthetic recovery, per law (textbook parameters).
+TRUTH = {
+    "chinchilla": {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.3392, "beta": 0.2849},
+    "kaplan": {"N_c": 6.4e13, "D_c": 1.8e13, "alpha_N": 0.076, "alpha_D": 0.103},
+    "power_N": {"N_c": 8.8e13, "alpha_N": 0.076},
+    "power_D": {"D_c": 5.4e13, "alpha_D": 0.095},
+    "power_C": {"C_c": 1.6e7 * 8.64e19, "alpha_C": 0.057},
+    "power_N_E": {"E": 1.8, "N_c": 2.0e8, "alpha_N": 0.35},
+    "power_D_E": {"E": 1.8, "D_c": 3.0e9, "alpha_D": 0.3},
+    "power_C_E": {"E": 1.8, "C_c": 5.0e18, "alpha_C": 0.2},
+}
+
+
+def synthetic(law_name: str, n: int = 60, sigma: float = 0.01, seed: int = 0):
+    """A sweep drawn from ``law_name`` at TRUTH with log-normal noise ``sigma``."""
+    import pandas as pd
+
+    from scaling_bayes.laws import get_law
+
+    rng = np.random.default_rng(seed)
+    law = get_law(law_name)
+    N = 10 ** rng.uniform(7.5, 10.5, n)
+    D = 10 ** rng.uniform(9, 12, n)
+    C = 6 * N * D
+    inputs = {"N": N, "D": D, "C": C}
+    theta = {k: np.float64(v) for k, v in TRUTH[law_name].items()}
+    mu = np.asarray(law.log_loss(theta, {k: inputs[k] for k in law.inputs}))
+    loss = np.exp(mu + sigma * rng.standard_normal(n))
+    return pd.DataFrame({"N": N, "D": D, "loss": loss})
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _compilation_cache():
+    import jax
+
+    jax.config.update("jax_compilation_cache_dir", _CACHE)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+    yield
+
+
+@pytest.fixture(scope="session")
+def chinchilla_epoch():
+    import scaling_bayes as sb
+
+    return sb.load_dataset("chinchilla", drop_excluded=True)
+
+
+@pytest.fixture(scope="session")
+def small_fit():
+    """A quick Chinchilla fit on synthetic data, shared by save/load and CLI tests."""
+    import scaling_bayes as sb
+
+    return sb.fit(synthetic("chinchilla"), law="chinchilla", seed=0, warn=False, **FAST)

@@ -1,0 +1,109 @@
+"""Parameter recovery on synthetic data for every law, plus sampler behaviour."""
+
+import numpy as np
+import pytest
+from conftest import FAST, TRUTH, synthetic
+
+import scaling_bayes as sb
+from scaling_bayes.inference import _bucket, _chunk_length
+
+
+@pytest.mark.parametrize("law", list(TRUTH))
+def test_recovery_truth_inside_90_interval(law):
+    fit = sb.fit(synthetic(law), law=law, seed=0, warn=False, **FAST)
+    s = fit.summary()
+    assert fit.divergences == 0
+    assert (s["r_hat"] <= 1.01).all(), s["r_hat"]
+    for name, truth in TRUTH[law].items():
+        lo, hi = s.loc[name, "q5"], s.loc[name, "q95"]
+        assert lo <= truth <= hi, f"{law}: {name}={truth} outside 90% interval [{lo}, {hi}]"
+    assert 0.005 < s.loc["sigma", "q50"] < 0.02  # data noise is 0.01
+
+
+def test_reproducible_and_seed_sensitive(small_fit):
+    again = sb.fit(synthetic("chinchilla"), law="chinchilla", seed=0, warn=False, **FAST)
+    for k in small_fit.posterior:
+        np.testing.assert_array_equal(small_fit.posterior[k], again.posterior[k])
+    other = sb.fit(synthetic("chinchilla"), law="chinchilla", seed=1, warn=False, **FAST)
+    assert not np.array_equal(other.posterior["alpha"], small_fit.posterior["alpha"])
+
+
+def test_fit_records_provenance(small_fit):
+    f = small_fit
+    assert f.posterior["alpha"].shape == (4, FAST["draws"])
+    assert f.log_likelihood.shape == (4, FAST["draws"], 60)
+    assert f.meta["data_hash"] == f.data.hash()
+    assert {"jax", "numpyro", "scaling_bayes"} <= set(f.meta["versions"])
+    assert f.config.seed == 0 and f.config.chains == 4
+    # pivots are inside the data and textbook draws match the sampler parameterization
+    for v, r in f.ref.items():
+        assert f.data.get(v).min() <= r <= f.data.get(v).max()
+    A = np.exp(f.posterior["lnA0"] + f.posterior["alpha"] * np.log(f.ref["N"]))
+    np.testing.assert_allclose(A, f.posterior["A"], rtol=1e-12)
+
+
+def test_pivot_decorrelates_amplitude_and_exponent(small_fit):
+    p = small_fit.posterior
+    textbook = abs(np.corrcoef(np.log(p["A"]).ravel(), p["alpha"].ravel())[0, 1])
+    pivoted = abs(np.corrcoef(p["lnA0"].ravel(), p["alpha"].ravel())[0, 1])
+    assert textbook > 0.95 and pivoted < textbook
+
+
+def test_idata_has_required_groups(small_fit):
+    idata = small_fit.idata
+    for g in ("posterior", "log_likelihood", "observed_data", "sample_stats", "constant_data"):
+        assert g in idata.groups()
+    for name in ("E", "A", "B", "alpha", "beta", "sigma"):
+        assert name in idata.posterior
+    assert idata.log_likelihood["log_loss"].shape == (4, FAST["draws"], 60)
+    assert "diverging" in idata.sample_stats
+
+
+def test_summary_table(small_fit):
+    s = small_fit.summary()
+    assert list(s.index) == ["E", "A", "B", "alpha", "beta", "sigma"]
+    for col in ("mean", "sd", "q5", "q50", "q95", "r_hat", "ess_bulk", "ess_tail"):
+        assert col in s.columns
+    assert set(small_fit.summary("sampled").index) == {"E", "lnA0", "lnB0", "alpha", "beta",
+                                                       "sigma"}
+
+
+def test_student_t_resists_an_outlier():
+    df = synthetic("chinchilla")
+    df.loc[0, "loss"] *= 1.5
+    kw = dict(law="chinchilla", seed=0, warn=False, **FAST)
+    t = sb.fit(df, likelihood="student_t", **kw).summary()
+    n = sb.fit(df, likelihood="normal", **kw).summary()
+    truth = TRUTH["chinchilla"]["alpha"]
+    assert abs(t.loc["alpha", "q50"] - truth) < abs(n.loc["alpha", "q50"] - truth)
+    assert t.loc["sigma", "q50"] < n.loc["sigma", "q50"]
+
+
+def test_diagnostics_warn_loudly():
+    # two warmup iterations and ten draws cannot converge: warnings must name parameters
+    with pytest.warns(UserWarning, match="(r_hat|ess_bulk|ess_tail) of"):
+        sb.fit(synthetic("power_N"), law="power_N", seed=0, chains=4, warmup=2, draws=10)
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"chains": 0}, "chains must be an integer"),
+    ({"draws": -5}, "draws must be an integer"),
+    ({"warmup": 1.5}, "warmup must be an integer"),
+    ({"seed": -1}, "seed must be an integer"),
+    ({"target_accept": 1.2}, "target_accept must be in"),
+    ({"likelihood": "cauchy"}, "unknown likelihood 'cauchy'"),
+    ({"nu": 0}, "nu .* must be > 0"),
+    ({"law": "chinchila"}, "unknown law"),
+    ({"priors": {"A": "Normal(0, 1)"}}, "derived"),
+    ({"ref": {"Q": 1.0}}, "ref: 'Q'"),
+])
+def test_bad_settings_fail_before_compiling(kw, match):
+    with pytest.raises(ValueError, match=match):
+        sb.fit(synthetic("chinchilla"), **{"law": "chinchilla", **kw})
+
+
+def test_buckets_and_chunks():
+    assert [_bucket(n) for n in (1, 16, 17, 60, 240, 1000)] == [16, 16, 20, 64, 256, 1024]
+    assert all(_bucket(n) >= n and _bucket(n) <= 1.25 * n + 16 for n in range(1, 5000, 37))
+    assert _chunk_length(1000, 1000) == 100 and _chunk_length(997, 1000) == 1
+    assert _chunk_length(0, 300) == 15
