@@ -17,6 +17,8 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "fit": "scaling_bayes.inference",
+    "fit_many": "scaling_bayes.many",
+    "ManyFits": "scaling_bayes.many",
     "SamplerConfig": "scaling_bayes.inference",
     "Fit": "scaling_bayes.results",
     "load_fit": "scaling_bayes.results",
@@ -52,5 +54,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from scaling_bayes.datasets import list_datasets, load_dataset
     from scaling_bayes.inference import SamplerConfig, fit
     from scaling_bayes.laws import Law, get_law, list_laws
+    from scaling_bayes.many import ManyFits, fit_many
     from scaling_bayes.priors import Prior, default_priors
     from scaling_bayes.results import Fit, load_fit

@@ -518,7 +518,7 @@ def check(summary: pd.DataFrame, *, divergences: int, n_draws_total: int,
                 msgs.append(f"r_hat of {name} is NaN (threshold {rhat_max}): {why}; check the "
                             f"model and sampler output.{extra}")
             elif v > rhat_max:
-                msgs.append(f"r_hat of {name} is {_fmt(v)} > {rhat_max}: the chains disagree "
+                msgs.append(f"r_hat of {name} is {v:.4f} > {rhat_max}: the chains disagree "
                             f"(not converged); {_TRY_CONVERGENCE}.{extra}")
     for col_name, what in (("ess_bulk", "bulk"), ("ess_tail", "tail")):
         ess = col(col_name)

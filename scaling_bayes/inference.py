@@ -180,13 +180,28 @@ class _Program:
 
             return jax.vmap(one)(Z)
 
-        self.optimize = jax.jit(optimize)
-        self.postprocess = jax.jit(postprocess)
+        def constrain(Z, args):
+            post = self.post_gen(*args)
+            return jax.vmap(lambda v: post(self.unravel(v)))(Z)
+
+        # Every program is batched over data sets (leading axis B of starts/draws and args).
+        self.optimize = jax.jit(jax.vmap(optimize))
+        self.postprocess = jax.jit(jax.vmap(postprocess))
+        self.constrain = jax.jit(jax.vmap(constrain))
         self._kernels: dict = {}
 
     def prior_starts(self, key, k: int):
         """``k`` prior draws in unconstrained space, flattened in the mass-matrix order."""
         return self._starts(key, k)
+
+    def prior_starts_batch(self, keys, k: int):
+        """``(B, k, d)`` prior draws, one batch per key."""
+        return self._starts_batch(keys, k)
+
+    @functools.cached_property
+    def _starts_batch(self):
+        jax = _jax()
+        return jax.jit(jax.vmap(self._starts, in_axes=(0, None)), static_argnums=1)
 
     @functools.cached_property
     def _starts(self):
@@ -228,7 +243,7 @@ class _Program:
         # init and chunk may be separate programs; only static settings live in the closure.
         init_kernel, sample_kernel = hmc(potential_fn_gen=self.pe_gen, algo="NUTS")
 
-        def init(key, init_z, inv_mass, args):
+        def init_one_dataset(key, init_z, inv_mass, args):
             mass = inv_mass if dense_mass else jnp.diag(inv_mass)
 
             def one(z, k):
@@ -239,14 +254,20 @@ class _Program:
 
             return jax.vmap(one)(init_z, jax.random.split(key, init_z.shape[0]))
 
+        def init(keys, init_z, inv_mass, args):  # (B,), (B, C, d), (B, d, d), args (B, ...)
+            return jax.vmap(init_one_dataset)(keys, init_z, inv_mass, args)
+
         def chunk(state, args, length):
-            step = jax.vmap(lambda s: sample_kernel(s, model_args=args))
+            def step_dataset(s, a):  # all chains of one data set
+                return jax.vmap(lambda si: sample_kernel(si, model_args=a))(s)
+
+            step = jax.vmap(step_dataset)
+            flatten = jax.vmap(jax.vmap(lambda z: ravel_pytree(z)[0]))
 
             def body(s, _):
-                s = step(s)
-                flat = jax.vmap(lambda z: ravel_pytree(z)[0])(s.z)
-                return s, (flat, s.diverging, s.num_steps, s.accept_prob, s.potential_energy,
-                           s.energy, s.adapt_state.step_size)
+                s = step(s, args)
+                return s, (flatten(s.z), s.diverging, s.num_steps, s.accept_prob,
+                           s.potential_energy, s.energy, s.adapt_state.step_size)
 
             return jax.lax.scan(body, state, None, length=length)
 
@@ -254,15 +275,15 @@ class _Program:
         chunk_j = jax.jit(chunk, static_argnums=2)
         return init_j, chunk_j
 
-    def sample(self, key, init_z, inv_mass, args, *, warmup, draws, target_accept,
+    def sample(self, keys, init_z, inv_mass, args, *, warmup, draws, target_accept,
                max_tree_depth, dense_mass, progress=None):
-        """Run NUTS; returns per-draw arrays shaped (chains, draws, ...)."""
+        """Run NUTS for B data sets x C chains; returns arrays shaped (B, chains, draws, ...)."""
         jax = _jax()
 
         init, chunk = self.kernels(warmup, target_accept, max_tree_depth, dense_mass)
         total = warmup + draws
         length = _chunk_length(warmup, draws)
-        state = init(key, init_z, inv_mass, args)
+        state = init(keys, init_z, inv_mass, args)
         pieces, done = [], 0
         while done < total:
             state, out = chunk(state, args, length)
@@ -274,8 +295,8 @@ class _Program:
                 progress(done, total)
         trace = [np.concatenate([np.asarray(p[j]) for p in pieces], axis=0)[-draws:]
                  for j in range(len(pieces[0]))]
-        # (iterations, chains, ...) -> (chains, draws, ...)
-        return [np.swapaxes(a, 0, 1) for a in trace]
+        # (iterations, B, chains, ...) -> (B, chains, draws, ...)
+        return [np.moveaxis(a, 0, 2) for a in trace]
 
 
 def _chunk_length(warmup: int, draws: int) -> int:
@@ -298,69 +319,150 @@ def get_program(law: Law, priors: Mapping[str, Prior], likelihood: str, nu: floa
 
 
 # ----------------------------------------------------------------------------- steps
-def model_args(law: Law, data: ScalingData, ref: Mapping[str, float], n_pad: int):
-    """Padded model arguments ``(x, ref, y, mask)`` for ``data``."""
+def model_args(law: Law, datas, refs, n_pad: int):
+    """Padded, stacked model arguments ``(x, ref, y, mask)`` for a list of data sets."""
     import jax.numpy as jnp
 
-    n = data.n
-    x = {}
-    for v in law.inputs:
-        xv = np.zeros(n_pad)
-        xv[:n] = np.log(data.get(v)) - math.log(ref[v])
-        x[v] = jnp.asarray(xv)
-    y = np.zeros(n_pad)
-    y[:n] = np.log(data.loss)
-    mask = np.zeros(n_pad, dtype=bool)
-    mask[:n] = True
-    return x, {v: jnp.asarray(float(ref[v])) for v in law.inputs}, jnp.asarray(y), jnp.asarray(
-        mask)
+    B = len(datas)
+    x = {v: np.zeros((B, n_pad)) for v in law.inputs}
+    y = np.zeros((B, n_pad))
+    mask = np.zeros((B, n_pad), dtype=bool)
+    for b, (data, ref) in enumerate(zip(datas, refs, strict=True)):
+        n = data.n
+        for v in law.inputs:
+            x[v][b, :n] = np.log(data.get(v)) - math.log(ref[v])
+        y[b, :n] = np.log(data.loss)
+        mask[b, :n] = True
+    ref_arr = {v: jnp.asarray([float(r[v]) for r in refs]) for v in law.inputs}
+    return ({v: jnp.asarray(a) for v, a in x.items()}, ref_arr, jnp.asarray(y),
+            jnp.asarray(mask))
 
 
-def _posterior_mode(prog: _Program, args, key, n_starts: int):
-    """Best of ``n_starts`` Newton runs from prior draws, and the Laplace covariance there."""
-    xs, fs, Hs = prog.optimize(prog.prior_starts(key, n_starts), args)
+def _posterior_modes(prog: _Program, args, keys, n_starts: int, names):
+    """Per data set: best of ``n_starts`` Newton runs from prior draws, Laplace covariance."""
+    xs, fs, Hs = prog.optimize(prog.prior_starts_batch(keys, n_starts), args)
     fs = np.asarray(fs)
-    if not np.isfinite(fs).any():
+    fs = np.where(np.isfinite(fs), fs, np.inf)
+    failed = np.flatnonzero(~np.isfinite(fs).any(axis=1))
+    if failed.size:
         raise FloatingPointError(
-            "the posterior mode search failed from every start (non-finite log density); "
-            "check the priors and the scale of the losses")
-    best = int(np.nanargmin(fs))
-    return np.asarray(xs[best]), _laplace_cov(np.asarray(Hs[best], dtype=float))
+            f"data set {names[failed[0]]!r}: the posterior mode search failed from every start "
+            "(non-finite log density); check the priors and the scale of the losses")
+    best = np.argmin(fs, axis=1)
+    idx = np.arange(len(best))
+    modes = np.asarray(xs)[idx, best]
+    covs = _laplace_cov(np.asarray(Hs, dtype=float)[idx, best])
+    return modes, covs
 
 
 def _laplace_cov(H: np.ndarray) -> np.ndarray:
-    H = 0.5 * (H + H.T)
-    if not np.all(np.isfinite(H)):
-        return np.eye(H.shape[0]) * 0.01
+    """Inverse of (batched) Hessians with eigenvalues floored, as a covariance."""
+    H = 0.5 * (H + np.swapaxes(H, -1, -2))
+    ok = np.all(np.isfinite(H), axis=(-1, -2))
+    H = np.where(ok[:, None, None], H, np.eye(H.shape[-1]) * 100.0)
     w, U = np.linalg.eigh(H)
-    w = np.clip(w, 1e-8 * max(1.0, float(np.max(np.abs(w)))), None)
-    return (U / w) @ U.T
+    floor = 1e-8 * np.maximum(1.0, np.max(np.abs(w), axis=-1, keepdims=True))
+    w = np.maximum(w, floor)
+    return np.einsum("bij,bj,bkj->bik", U, 1.0 / w, U)
 
 
 def _mvn(key, mean, cov, k):
+    """``k`` draws from N(mean_b, cov_b) per data set: (B, k, d)."""
     jax = _jax()
-    L = np.linalg.cholesky(cov + 1e-12 * np.eye(len(mean)))
-    eps = np.asarray(jax.random.normal(key, (k, len(mean))))
-    return mean + eps @ L.T
+    d = mean.shape[-1]
+    L = np.linalg.cholesky(cov + 1e-12 * np.eye(d))
+    eps = np.asarray(jax.random.normal(key, (mean.shape[0], k, d)))
+    return mean[:, None, :] + np.einsum("bkd,bed->bke", eps, L)
 
 
-def choose_pivots(law: Law, data: ScalingData, prog: _Program, args, ref, mode, cov, key):
-    """Move each pivot to the decorrelating scale, clipped to the data's range."""
+def choose_pivots(law: Law, datas, prog: _Program, args, refs, modes, covs, key):
+    """Move each pivot to its decorrelating scale, clipped to the data's range."""
     if not law.pivots:
-        return dict(ref)
-    draws, _ = prog.postprocess(_mvn(key, mode, cov, 2000), args)
-    new = dict(ref)
+        return [dict(r) for r in refs]
+    draws = prog.constrain(_mvn(key, modes, covs, 2000), args)
+    new = [dict(r) for r in refs]
     for p in law.pivots:
-        a, e = np.asarray(draws[p.amp]), np.asarray(draws[p.exponent])
-        var = np.var(e)
-        if not (np.isfinite(var) and var > 0):
-            continue
-        delta = float(np.cov(a, e)[0, 1] / var)
-        values = data.get(p.input)
-        if np.isfinite(delta):
-            moved = ref[p.input] * math.exp(float(np.clip(delta, -700, 700)))
-            new[p.input] = float(np.clip(moved, np.min(values), np.max(values)))
+        a, e = np.asarray(draws[p.amp]), np.asarray(draws[p.exponent])  # (B, M)
+        ac, ec = a - a.mean(axis=1, keepdims=True), e - e.mean(axis=1, keepdims=True)
+        var = np.mean(ec * ec, axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            delta = np.mean(ac * ec, axis=1) / var
+        for b, data in enumerate(datas):
+            if np.isfinite(delta[b]) and var[b] > 0:
+                values = data.get(p.input)
+                moved = refs[b][p.input] * math.exp(float(np.clip(delta[b], -700, 700)))
+                new[b][p.input] = float(np.clip(moved, np.min(values), np.max(values)))
     return new
+
+
+@dataclass
+class _Run:
+    """Everything the sampler produced for B data sets."""
+
+    program: _Program
+    args: Any
+    refs: list
+    posterior: dict
+    sample_stats: dict
+    flat_draws: np.ndarray
+    modes: list
+    timings: dict
+
+
+def run_batch(law: Law, datas, priors, config: SamplerConfig, *, names, ref=None,
+              progress=None, log_likelihood=True) -> tuple[_Run, np.ndarray | None]:
+    """The shared engine of :func:`fit` and :func:`~scaling_bayes.many.fit_many`."""
+    t_start = time.perf_counter()
+    enable_x64_on_cpu()
+    jax = _jax()
+    B = len(datas)
+    n_pad = _bucket(max(d.n for d in datas))
+    prog = get_program(law, priors, config.likelihood, config.nu, n_pad)
+    k_start, k_pivot, k_start2, k_init, k_nuts = jax.random.split(
+        jax.random.PRNGKey(config.seed), 5)
+
+    refs0 = [{**_initial_ref(law, d), **(dict(ref) if ref else {})} for d in datas]
+    args = model_args(law, datas, refs0, n_pad)
+    modes, covs = _posterior_modes(prog, args, jax.random.split(k_start, B), config.n_starts,
+                                   names)
+    refs = refs0 if ref else choose_pivots(law, datas, prog, args, refs0, modes, covs, k_pivot)
+    if refs != refs0:
+        args = model_args(law, datas, refs, n_pad)
+        modes, covs = _posterior_modes(prog, args, jax.random.split(k_start2, B),
+                                       config.n_starts, names)
+    t_init = time.perf_counter()
+
+    init_z = _mvn(k_init, modes, covs, config.chains)
+    Z, diverging, n_steps, accept, pe, energy, step_size = prog.sample(
+        jax.random.split(k_nuts, B), init_z, covs, args, warmup=config.warmup,
+        draws=config.draws, target_accept=float(config.target_accept),
+        max_tree_depth=config.max_tree_depth, dense_mass=config.dense_mass, progress=progress)
+    t_sample = time.perf_counter()
+
+    shape = Z.shape[:3]  # (B, chains, draws)
+    flat = Z.reshape(B, -1, prog.dim)
+    if log_likelihood:
+        post, ll = prog.postprocess(flat, args)
+        ll = np.asarray(ll).reshape(shape + (n_pad,))
+    else:
+        post, ll = prog.constrain(flat, args), None
+    post = {k: np.asarray(v).reshape(shape + np.shape(v)[2:]) for k, v in post.items()}
+    stats = {
+        "diverging": diverging.astype(bool),
+        "n_steps": n_steps.astype(np.int64),
+        "tree_depth": np.ceil(np.log2(n_steps.astype(float) + 1)).astype(np.int64),
+        "acceptance_rate": accept,
+        "lp": -pe,
+        "energy": energy,
+        "step_size": step_size,
+    }
+    mode_c = prog.constrain(modes[:, None, :], args)
+    modes_out = [{k: float(np.asarray(v)[b].reshape(-1)[0]) for k, v in mode_c.items()}
+                 for b in range(B)]
+    t_end = time.perf_counter()
+    timings = {"init_s": t_init - t_start, "sample_s": t_sample - t_init,
+               "postprocess_s": t_end - t_sample, "total_s": t_end - t_start, "n_pad": n_pad}
+    return _Run(prog, args, refs, post, stats, flat, modes_out, timings), ll
 
 
 def fit(
@@ -430,24 +532,6 @@ def fit(
                 f"ref: {bad[0]!r} must be one of the law's inputs ({', '.join(law.inputs)}) "
                 "with a positive finite scale")
 
-    enable_x64_on_cpu()
-    jax = _jax()
-    n_pad = _bucket(data.n)
-    prog = get_program(law, priors, config.likelihood, config.nu, n_pad)
-    k_start, k_pivot, k_start2, k_init, k_nuts = jax.random.split(jax.random.PRNGKey(seed), 5)
-
-    # 3-4. mode, Laplace, pivots
-    ref0 = {**_initial_ref(law, data), **(dict(ref) if ref else {})}
-    args = model_args(law, data, ref0, n_pad)
-    mode, cov = _posterior_mode(prog, args, k_start, config.n_starts)
-    ref1 = ref0 if ref else choose_pivots(law, data, prog, args, ref0, mode, cov, k_pivot)
-    if ref1 != ref0:
-        args = model_args(law, data, ref1, n_pad)
-        mode, cov = _posterior_mode(prog, args, k_start2, config.n_starts)
-    t_init = time.perf_counter()
-
-    # 5. NUTS
-    init_z = _mvn(k_init, mode, cov, config.chains)
     reporter = None
     if progress:
         from scaling_bayes._progress import ProgressBar
@@ -455,41 +539,17 @@ def fit(
         reporter = progress if callable(progress) else ProgressBar(
             config.warmup + config.draws, config.chains)
     try:
-        trace = prog.sample(k_nuts, init_z, cov, args, warmup=config.warmup, draws=config.draws,
-                            target_accept=float(config.target_accept),
-                            max_tree_depth=config.max_tree_depth, dense_mass=config.dense_mass,
+        run, ll = run_batch(law, [data], priors, config, names=[data.source], ref=ref,
                             progress=reporter)
     finally:
         if reporter is not None and not callable(progress):
             reporter.close()
-    t_sample = time.perf_counter()
-
-    # 6. constrained draws, textbook parameters, log-likelihood
-    Z, diverging, n_steps, accept, pe, energy, step_size = (np.asarray(a) for a in trace)
-    flatZ = Z.reshape(-1, prog.dim)
-    shape = Z.shape[:2]
-    post, ll = prog.postprocess(flatZ, args)
-    post = {k: np.asarray(v).reshape(shape + np.shape(v)[1:]) for k, v in post.items()}
-    ll = np.asarray(ll).reshape(shape + (n_pad,))[..., : data.n]
-    sample_stats = {
-        "diverging": diverging.astype(bool),
-        "n_steps": n_steps.astype(np.int64),
-        "tree_depth": np.ceil(np.log2(n_steps.astype(float) + 1)).astype(np.int64),
-        "acceptance_rate": accept,
-        "lp": -pe,
-        "energy": energy,
-        "step_size": step_size,
-    }
-    mode_c = {k: float(np.asarray(v).reshape(-1)[0]) for k, v in
-              prog.postprocess(np.asarray(mode)[None, :], args)[0].items()}
-    t_end = time.perf_counter()
     result = Fit.from_sampler(
-        law=law, data=data, posterior=post, sample_stats=sample_stats, log_likelihood=ll,
-        priors=priors, config=config, ref=ref1, mode=mode_c,
-        timings={"init_s": t_init - t_start, "sample_s": t_sample - t_init,
-                 "postprocess_s": t_end - t_sample, "total_s": t_end - t_start,
-                 "n_pad": n_pad},
-    )
+        law=law, data=data, posterior={k: v[0] for k, v in run.posterior.items()},
+        sample_stats={k: v[0] for k, v in run.sample_stats.items()},
+        log_likelihood=ll[0, ..., : data.n], priors=priors, config=config, ref=run.refs[0],
+        mode=run.modes[0], timings={**run.timings,
+                                    "total_s": time.perf_counter() - t_start})
     if warn:
         result.check(warn=True)
     return result
