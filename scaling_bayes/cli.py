@@ -113,6 +113,30 @@ def _cmd_fit(args) -> int:
     return 0
 
 
+def _cmd_sbc(args) -> int:
+    from scaling_bayes.laws import get_law
+    from scaling_bayes.results import atomic_write
+    from scaling_bayes.validate import plot_sbc, sbc
+
+    get_law(args.law)
+    if args.sims < 2:
+        raise UsageError(f"--sims must be >= 2, got {args.sims}")
+    _enable_cache()
+    result = sbc(args.law, n_sims=args.sims, seed=args.seed, warmup=args.warmup,
+                 draws=args.draws, thin=args.thin)
+    print(f"SBC of law {args.law}: {result.settings['n_used']} simulations, ranks 0..."
+          f"{result.n_ranks}; chi-square uniformity test per parameter (reject at p < 0.01)")
+    print(result.tests.to_string(float_format=lambda v: f"{v:.4g}"))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write(out / f"{args.law}_sbc_tests.csv", lambda tmp: result.tests.to_csv(tmp))
+    atomic_write(out / f"{args.law}_sbc_ranks.csv",
+                 lambda tmp: result.ranks.to_csv(tmp, index=False))
+    plot_sbc(result, out / f"{args.law}_sbc_ecdf.png")
+    print(f"wrote: {out}/{args.law}_sbc_tests.csv, _ranks.csv, _ecdf.png")
+    return 0 if result.passed else 1
+
+
 def _cmd_datasets(args) -> int:
     import scaling_bayes as sb
 
@@ -160,6 +184,16 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--no-progress", action="store_true", help="no progress bar")
     f.add_argument("--no-plots", action="store_true", help="do not write figures")
     f.set_defaults(func=_cmd_fit)
+
+    c = sub.add_parser("sbc", help="simulation-based calibration of a law with its priors")
+    c.add_argument("law")
+    c.add_argument("--sims", type=int, default=200)
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--warmup", type=int, default=300)
+    c.add_argument("--draws", type=int, default=300)
+    c.add_argument("--thin", type=int, default=6)
+    c.add_argument("--out", default="scaling_bayes_out/sbc")
+    c.set_defaults(func=_cmd_sbc)
 
     sub.add_parser("datasets", help="list the bundled data sets").set_defaults(func=_cmd_datasets)
     sub.add_parser("laws", help="list the registered laws").set_defaults(func=_cmd_laws)

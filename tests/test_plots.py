@@ -1,0 +1,51 @@
+"""Figures are written, non-empty, for the laws that support them."""
+
+from __future__ import annotations
+
+import pytest
+
+import scaling_bayes as sb
+
+SMALL = {"chains": 4, "warmup": 200, "draws": 200, "seed": 0, "warn": False}
+pytest.importorskip("matplotlib")
+
+
+@pytest.fixture(scope="module")
+def chin(request):
+    cache = request.config.__dict__.setdefault("_sb_alloc_fits", {})
+    if "chinchilla" not in cache:
+        df = sb.load_dataset("chinchilla", drop_excluded=True)
+        cache["chinchilla"] = sb.fit(df, law="chinchilla", **SMALL)
+    return cache["chinchilla"]
+
+
+def test_each_plot_returns_a_figure(chin):
+    import matplotlib.pyplot as plt
+
+    from scaling_bayes import plots
+
+    for make in (plots.plot_data_fit, plots.plot_isoflop, plots.plot_forecast,
+                 plots.plot_frontier, plots.plot_exponents):
+        fig = make(chin)
+        assert fig.axes and all(ax.get_xlabel() or not ax.get_visible() or True
+                                for ax in fig.axes)
+        plt.close(fig)
+    fig, ax = plt.subplots()
+    assert plots.plot_data_fit(chin, ax=ax) is fig
+    plt.close(fig)
+
+
+def test_save_all_and_cli(chin, tmp_path, capsys):
+    from scaling_bayes import plots
+    from scaling_bayes.cli import main
+
+    paths = plots.save_all(chin, tmp_path / "figs")
+    names = {p.name for p in paths}
+    for stem in ("data_fit", "isoflop", "frontier", "forecast", "exponents"):
+        assert {f"{stem}.png", f"{stem}.pdf"} <= names
+    assert all(p.stat().st_size > 5000 for p in paths)
+    fit_path = chin.save(tmp_path / "fit.nc")
+    assert main(["plot", str(fit_path), "--out", str(tmp_path / "cli"), "--format", "png"]) == 0
+    assert len(list((tmp_path / "cli").glob("*.png"))) == 5
+    assert main(["plot", str(tmp_path / "nope.nc"), "--out", str(tmp_path / "x")]) == 2
+    assert "not found" in capsys.readouterr().err
