@@ -60,23 +60,57 @@ def _cmd_fit(args) -> int:
     priors = dict(_kv(p, "--prior") for p in args.prior)
     columns = dict(_kv(c, "--column") for c in args.column)
     out = Path(args.out) if args.out else Path("scaling_bayes_out") / f"{name}_{args.law}"
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} exists and is not a directory")
-
     sb.get_law(args.law)  # unknown law: fail before loading anything heavy
+    created = _make_out(out)  # fail before a long fit, not after it
     _enable_cache()
     import warnings
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = sb.fit(
-            data, law=args.law, seed=args.seed, chains=args.chains, warmup=args.warmup,
-            draws=args.draws, likelihood=args.likelihood, nu=args.nu, priors=priors or None,
-            target_accept=args.target_accept, columns=columns or None,
-            progress=not args.no_progress, warn=False)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = _run_fit(sb, data, columns, priors, args)
+    except BaseException:
+        for d in created:  # leave no empty output directories behind
+            if d.is_dir() and not any(d.iterdir()):
+                d.rmdir()
+        raise
     for w in caught:  # library warnings (not diagnostics: those are printed below)
         print(f"warning: {w.message}", file=sys.stderr)
+    written: list[Path] = []
+    try:
+        return _write_fit_outputs(result, args, out, where, written)
+    except KeyboardInterrupt:
+        done = ", ".join(p.name for p in written) or "nothing"
+        print(f"scaling-bayes: interrupted while writing outputs; complete files: {done}",
+              file=sys.stderr)
+        return 130
 
+
+def _make_out(out: Path) -> list[Path]:
+    """Create ``out`` (and parents); return the directories created, deepest first."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} exists and is not a directory")
+    created = []
+    p = out
+    while not p.exists():
+        created.append(p)
+        p = p.parent
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"--out {out}: cannot create the directory ({e.strerror})") from None
+    return created
+
+
+def _run_fit(sb, data, columns, priors, args):
+    return sb.fit(
+        data, law=args.law, seed=args.seed, chains=args.chains, warmup=args.warmup,
+        draws=args.draws, likelihood=args.likelihood, nu=args.nu, priors=priors or None,
+        target_accept=args.target_accept, columns=columns or None,
+        progress=not args.no_progress, warn=False)
+
+
+def _write_fit_outputs(result, args, out: Path, where: str, written: list) -> int:
     import pandas as pd
 
     summary = result.summary()
@@ -96,12 +130,10 @@ def _cmd_fit(args) -> int:
         print(f"diagnostics: 0 divergences, all r_hat <= 1.01, all ESS >= 400 "
               f"(min bulk ESS {summary['ess_bulk'].min():.0f})")
 
-    from scaling_bayes.results import atomic_write
+    from scaling_bayes import results
 
-    out.mkdir(parents=True, exist_ok=True)
-    fit_path = result.save(out / "fit.nc")
-    atomic_write(out / "summary.csv", lambda tmp: summary.to_csv(tmp))
-    written = [fit_path, out / "summary.csv"]
+    written.append(result.save(out / "fit.nc"))
+    written.append(results.atomic_write(out / "summary.csv", lambda tmp: summary.to_csv(tmp)))
     if not args.no_plots:
         try:
             from scaling_bayes import plots
@@ -109,6 +141,14 @@ def _cmd_fit(args) -> int:
             plots = None
         if plots is not None and hasattr(plots, "save_all"):
             written += list(plots.save_all(result, out))
+        from scaling_bayes.checks import plot_predictive_check, posterior_predictive
+
+        fig = plot_predictive_check(posterior_predictive(result, seed=args.seed))
+        for ext in ("png", "pdf"):
+            path = out / f"posterior_predictive.{ext}"
+            results.atomic_write(path, lambda tmp, ext=ext: fig.savefig(tmp, format=ext,
+                                                                         dpi=150))
+            written.append(path)
     print("wrote: " + ", ".join(str(p) for p in written))
     return 0
 
@@ -228,13 +268,15 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:
         if debug:
             raise
-        print(f"scaling-bayes: error: {e.strerror or e}: {e.filename or ''}".rstrip(": "),
-              file=sys.stderr)
+        where = f": {e.filename!r}" if e.filename else ""
+        msg = " ".join(f"{e.strerror or e}{where}".split())
+        print(f"scaling-bayes: error: {msg}", file=sys.stderr)
         return EXIT_USAGE
     except Exception as e:  # a bug: still one line, with how to get the traceback
         if debug:
             raise
-        print(f"scaling-bayes: internal error: {type(e).__name__}: {e} "
+        msg = " ".join(f"{type(e).__name__}: {e}".split())
+        print(f"scaling-bayes: internal error: {msg} "
               "(set SCALING_BAYES_DEBUG=1 for the traceback)", file=sys.stderr)
         return 1
 

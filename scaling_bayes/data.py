@@ -193,10 +193,19 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise DataError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
     if not text.strip():
         raise EmptyDataError(f"{path} is empty: expected a CSV header and at least one row")
-    header = next(csv.reader(io.StringIO(text)))
+    reader = csv.reader(io.StringIO(text), strict=True)
+    header = next(reader)
     _check_duplicates([h.strip() for h in header], str(path))
     try:
-        df = pd.read_csv(io.StringIO(text), skipinitialspace=True)
+        for line_no, row in enumerate(reader, start=2):
+            if row and len(row) != len(header):
+                raise DataError(
+                    f"{path}: line {line_no} has {len(row)} fields but the header has "
+                    f"{len(header)} ({', '.join(header)}); check for stray or missing commas")
+    except csv.Error as e:
+        raise DataError(f"{path}: cannot parse CSV: {e}") from None
+    try:
+        df = pd.read_csv(io.StringIO(text), skipinitialspace=True, low_memory=False)
     except (pd.errors.ParserError, ValueError) as e:
         first = str(e).strip().splitlines()[0]
         raise DataError(f"{path}: cannot parse CSV: {first}") from None
@@ -244,13 +253,24 @@ def _find_columns(df: pd.DataFrame, columns: dict[str, str] | None) -> dict[str,
             )
         if hits:
             found[std] = hits[0]
+    used: dict[str, str] = {}
+    for std, col in found.items():
+        if col in used:
+            raise DuplicateColumnError(
+                f"columns: {used[col]} and {std} are both mapped to column {col!r}; each "
+                "quantity needs its own column")
+        used[col] = std
     return found
 
 
 def _numeric(df: pd.DataFrame, col: str, std: str) -> np.ndarray:
     s = df[col]
-    if s.dtype == bool:
+    if pd.api.types.is_bool_dtype(s):
         raise NonNumericError(f"column {col!r} ({DESCRIPTIONS[std]}) holds booleans, not numbers")
+    if pd.api.types.is_complex_dtype(s) or (
+            s.dtype == object and any(isinstance(v, complex) for v in s)):
+        raise NonNumericError(
+            f"column {col!r} ({DESCRIPTIONS[std]}) holds complex numbers; values must be real")
     if pd.api.types.is_numeric_dtype(s):
         values = s.to_numpy(dtype="float64", na_value=np.nan)
     else:

@@ -37,6 +37,10 @@ class SettingsError(ValueError):
     """A sampler setting is out of range."""
 
 
+class ModeSearchError(ValueError):
+    """No finite posterior density was found from any start (impossible priors or data)."""
+
+
 @dataclass(frozen=True)
 class SamplerConfig:
     """NUTS settings recorded with every fit."""
@@ -345,7 +349,7 @@ def _posterior_modes(prog: _Program, args, keys, n_starts: int, names):
     fs = np.where(np.isfinite(fs), fs, np.inf)
     failed = np.flatnonzero(~np.isfinite(fs).any(axis=1))
     if failed.size:
-        raise FloatingPointError(
+        raise ModeSearchError(
             f"data set {names[failed[0]]!r}: the posterior mode search failed from every start "
             "(non-finite log density); check the priors and the scale of the losses")
     best = np.argmin(fs, axis=1)

@@ -1,9 +1,9 @@
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import FAST, TRUTH, synthetic
 
 import scaling_bayes as sb
-from conftest import FAST, TRUTH, synthetic
 
 
 @pytest.fixture(scope="module")

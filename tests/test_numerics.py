@@ -1,0 +1,151 @@
+"""Numerical safety of every registered law over the whole range of plausible sweeps.
+
+Data: N and D log-uniform over 1e3 ... 1e15 (so C = 6ND spans ~6e6 ... 6e30), losses
+log-uniform over 0.05 ... 20 nats/token. For every law in the registry, with x64 on:
+
+* the potential energy (negative log density in unconstrained space, ``prog.pe_gen``) and its
+  gradient are finite at many prior draws (``prog.prior_starts``), and at points far out in the
+  unconstrained space (every coordinate in [-15, 15]), all vmapped (no Python loop over points);
+* ``law.log_loss`` at textbook parameters (conftest.TRUTH) is finite and a float over that range;
+* float32: x64 cannot be switched off for a single test in this process (JAX fixes it at
+  start-up, and other tests turn it on), so instead ``law.sampler_log_loss`` and
+  ``law.log_loss`` are evaluated with explicitly float32 parameters and inputs (x = log(input/ref)
+  computed in float64 then cast, as a float32 accelerator would see it). They must stay float32,
+  be finite, and agree with the float64 result to ~1e-4 in log-loss.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import TRUTH
+
+from scaling_bayes import inference
+from scaling_bayes.data import load_data
+from scaling_bayes.laws import _REGISTRY
+from scaling_bayes.priors import resolve_priors
+
+jax.config.update("jax_enable_x64", True)
+
+LAWS = list(_REGISTRY.values())
+N_ROWS = 64  # a bucket size: n_pad == N_ROWS
+N_POINTS = 512
+
+
+def sweep(n: int = N_ROWS, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    N = 10 ** rng.uniform(3, 15, n)
+    D = 10 ** rng.uniform(3, 15, n)
+    # hit the corners of the box exactly
+    N[:4] = [1e3, 1e3, 1e15, 1e15]
+    D[:4] = [1e3, 1e15, 1e3, 1e15]
+    loss = np.exp(rng.uniform(np.log(0.05), np.log(20.0), n))
+    loss[:2] = [0.05, 20.0]
+    return pd.DataFrame({"N": N, "D": D, "loss": loss})
+
+
+def _single_args(law, data, ref, n_pad):
+    """Model args ``(x, ref, y, mask)`` of one data set (model_args may batch over data sets)."""
+    try:
+        args = inference.model_args(law, [data], [ref], n_pad)
+        batched = True
+    except (TypeError, AttributeError):  # older signature: one data set
+        args = inference.model_args(law, data, ref, n_pad)
+        batched = False
+    if batched:
+        args = jax.tree_util.tree_map(lambda a: a[0], args)
+    return args
+
+
+@pytest.fixture(scope="module")
+def data():
+    d = load_data(sweep())
+    assert np.all(np.isfinite(d.C)) and d.C.max() > 1e30
+    return d
+
+
+@pytest.mark.parametrize("likelihood", ["student_t", "normal"])
+@pytest.mark.parametrize("law", LAWS, ids=lambda law: law.name)
+def test_potential_and_gradient_finite(law, likelihood, data):
+    n_pad = inference._bucket(data.n)
+    assert n_pad == data.n
+    prog = inference.get_program(law, resolve_priors(law), likelihood, 4.0, n_pad)
+    ref = inference._initial_ref(law, data)
+    args = _single_args(law, data, ref, n_pad)
+    assert set(args[0]) == set(law.inputs)
+
+    def pe(v, a):
+        return prog.pe_gen(*a)(prog.unravel(v))
+
+    # one compiled program per (law, likelihood): the data and pivots are arguments
+    value_and_grad = jax.jit(jax.vmap(jax.value_and_grad(pe), in_axes=(0, None)))
+
+    z_prior = np.asarray(prog.prior_starts(jax.random.PRNGKey(1), N_POINTS))
+    assert z_prior.shape == (N_POINTS, prog.dim) and np.all(np.isfinite(z_prior))
+    z_far = np.asarray(jax.random.uniform(jax.random.PRNGKey(2), (N_POINTS, prog.dim),
+                                          minval=-15.0, maxval=15.0, dtype=jnp.float64))
+    # pivots at the start value and at the edges of the data (choose_pivots clips to them)
+    refs = {"initial": ref}
+    for edge in ("min", "max"):
+        refs[edge] = {v: float(getattr(np, edge)(data.get(v))) for v in law.inputs}
+    for ref_name, r in refs.items():
+        a = args if ref_name == "initial" else _single_args(law, data, r, n_pad)
+        for name, z in (("prior draws", z_prior), ("far points", z_far)):
+            f, g = (np.asarray(t) for t in value_and_grad(jnp.asarray(z), a))
+            assert f.dtype == np.float64
+            bad = np.flatnonzero(~np.isfinite(f) | ~np.all(np.isfinite(g), axis=1))
+            assert bad.size == 0, (
+                f"{law.name}/{likelihood}, {ref_name} pivot: non-finite potential or gradient "
+                f"at {bad.size} of {len(z)} {name}, e.g. "
+                f"z={dict(zip(prog.site_order, z[bad[0]], strict=True))}")
+
+
+def _x(law, data, ref, dtype):
+    return {v: jnp.asarray(np.log(data.get(v)) - np.log(ref[v]), dtype=dtype)
+            for v in law.inputs}
+
+
+@pytest.mark.parametrize("law", LAWS, ids=lambda law: law.name)
+def test_textbook_log_loss_finite_over_range(law, data):
+    theta = {k: jnp.float64(v) for k, v in TRUTH[law.name].items()}
+    raw = {v: jnp.asarray(data.get(v)) for v in law.inputs}
+    out = np.asarray(law.log_loss(theta, raw))
+    assert out.shape == (data.n,) and out.dtype == np.float64
+    assert np.all(np.isfinite(out))
+    # the same law, textbook and sampler faces, float32 only
+    theta32 = {k: jnp.float32(v) for k, v in TRUTH[law.name].items()}
+    raw32 = {v: jnp.asarray(data.get(v), dtype=jnp.float32) for v in law.inputs}
+    out32 = np.asarray(law.log_loss(theta32, raw32))
+    assert out32.dtype == np.float32, "float32 inputs were promoted to float64"
+    assert np.all(np.isfinite(out32))
+    np.testing.assert_allclose(out32, out, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("law", LAWS, ids=lambda law: law.name)
+def test_sampler_log_loss_float32_finite(law, data):
+    """Float32 evaluation at many prior draws of the sampler parameters, vmapped."""
+    priors = resolve_priors(law)
+    ref = inference._initial_ref(law, data)
+    keys = jax.random.split(jax.random.PRNGKey(3), len(law.sites))
+    phi64 = {s.name: priors[s.name].to_numpyro().sample(k, (N_POINTS,)).astype(jnp.float64)
+             for s, k in zip(law.sites, keys, strict=True)}
+    phi32 = {k: v.astype(jnp.float32) for k, v in phi64.items()}
+    x64, x32 = _x(law, data, ref, jnp.float64), _x(law, data, ref, jnp.float32)
+
+    f = jax.vmap(law.sampler_log_loss, in_axes=(0, None))
+    out64, out32 = np.asarray(f(phi64, x64)), np.asarray(f(phi32, x32))
+    assert out32.shape == (N_POINTS, data.n) and out32.dtype == np.float32
+    assert np.all(np.isfinite(out64))
+    assert np.all(np.isfinite(out32)), f"{law.name}: non-finite float32 log-loss"
+    # float32 rounding of x (|x| <= ~28) and of the parameters: small absolute error in log L
+    scale = np.maximum(1.0, np.abs(out64))
+    assert np.max(np.abs(out32 - out64) / scale) < 1e-4
+
+    # gradient of the float32 log-loss w.r.t. the parameters is finite too (what NUTS needs)
+    g = jax.vmap(jax.grad(lambda p: jnp.sum(law.sampler_log_loss(p, x32))))(phi32)
+    for k, v in g.items():
+        assert np.asarray(v).dtype == np.float32
+        assert np.all(np.isfinite(np.asarray(v))), (law.name, k)
