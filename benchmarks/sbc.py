@@ -33,7 +33,10 @@ def main() -> None:
     rows = []
     for law in a.laws.split(","):
         t = time.perf_counter()
-        r = sbc(law, n_sims=a.sims, warmup=a.warmup, draws=a.draws, thin=a.thin, seed=0)
+        r = sbc(law, n_sims=a.sims, warmup=a.warmup, draws=a.draws, thin=a.thin, seed=0,
+                progress=lambda d, n, law=law, t=t: print(
+                    f"  {law}: {d}/{n} simulations, {time.perf_counter() - t:.0f} s",
+                    flush=True))
         wall = time.perf_counter() - t
         r.ranks.to_csv(out / f"{law}_ranks.csv", index=False)
         plot_sbc(r, out / f"{law}_ecdf.png")
