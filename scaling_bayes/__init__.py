@@ -32,7 +32,16 @@ _EXPORTS = {
     "Law": "scaling_bayes.laws",
     "Prior": "scaling_bayes.priors",
     "default_priors": "scaling_bayes.priors",
+    "compute_optimal": "scaling_bayes.allocation",
+    "target_loss": "scaling_bayes.allocation",
+    "inference_optimal": "scaling_bayes.allocation",
+    "compute_waste": "scaling_bayes.allocation",
+    "predict": "scaling_bayes.forecast",
 }
+
+#: Submodules reachable as attributes (``sb.allocation.compute_optimal``), imported on first use.
+_SUBMODULES = ("allocation", "checks", "datasets", "diagnostics", "forecast", "laws", "many",
+               "plots", "priors", "results", "validate", "baselines")
 
 __all__ = ["__version__", *_EXPORTS]
 
@@ -42,6 +51,8 @@ def __getattr__(name: str):
         value = getattr(importlib.import_module(_EXPORTS[name]), name)
         globals()[name] = value
         return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"scaling_bayes.{name}")
     raise AttributeError(f"module 'scaling_bayes' has no attribute {name!r}")
 
 
@@ -50,8 +61,15 @@ def __dir__():
 
 
 if TYPE_CHECKING:  # pragma: no cover
+    from scaling_bayes.allocation import (
+        compute_optimal,
+        compute_waste,
+        inference_optimal,
+        target_loss,
+    )
     from scaling_bayes.data import DataError, ScalingData, load_data
     from scaling_bayes.datasets import list_datasets, load_dataset
+    from scaling_bayes.forecast import predict
     from scaling_bayes.inference import SamplerConfig, fit
     from scaling_bayes.laws import Law, get_law, list_laws
     from scaling_bayes.many import ManyFits, fit_many

@@ -50,3 +50,12 @@ def test_registry_lists_every_law_with_a_formula():
 def test_unknown_law_names_alternatives():
     with pytest.raises(UnknownLawError, match="available laws: .*chinchilla"):
         get_law("chinchila")
+
+
+def test_public_api_names():
+    import scaling_bayes as sb
+
+    for name in sb.__all__:
+        assert getattr(sb, name) is not None, name
+    assert callable(sb.fit) and callable(sb.compute_optimal) and callable(sb.predict)
+    assert callable(sb.fit_many) and sb.allocation.compute_optimal is sb.compute_optimal
