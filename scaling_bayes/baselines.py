@@ -20,12 +20,14 @@ its default ``gtol=1e-5``; that tolerance stops noticeably short of the optimum 
 data (the objective is ~1e-3 and extremely flat along the amplitude/exponent ridges), so the
 default here is far tighter.
 
-Everything is float64: call ``jax.config.update("jax_enable_x64", True)`` before using this
-module (the package's inference entry points do). Only JAX, numpy and pandas are used.
+Everything runs in float64: when JAX's x64 mode is off, the JAX work is done inside a local
+``enable_x64`` context, so callers need not flip the global flag. Only JAX, numpy and pandas
+are used (no scipy).
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Mapping
 from functools import partial
@@ -65,7 +67,19 @@ STATUS = {0: "gtol reached", 1: "maxiter reached", 2: "line search stalled (prec
           3: "non-finite objective"}
 
 
-# ----------------------------------------------------------------------------- input checks
+# ----------------------------------------------------------------------------- helpers
+def _float64():
+    """Context in which JAX computes in float64, without touching the global x64 flag."""
+    if jax.config.jax_enable_x64:
+        return contextlib.nullcontext()
+    cm = getattr(jax, "enable_x64", None)  # jax >= 0.6
+    if cm is not None:
+        return cm(True)
+    from jax.experimental import enable_x64  # older jax
+
+    return enable_x64()
+
+
 def _check_xy(N, D, loss, min_rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     out = []
     n = None
@@ -107,11 +121,19 @@ def _objective(theta, lN, lD, lL, w, delta):
     return jnp.sum(w * _huber(r, delta))
 
 
+_objective_jit = jax.jit(_objective)
+
+
 def approach3_objective(theta, N, D, loss, *, delta: float = 1e-3) -> float:
-    """The Approach-3 objective (sum of log-space Huber losses) at ``theta = (e, a, b, alpha, beta)``."""
-    lN, lD, lL = (jnp.log(jnp.asarray(v, dtype=jnp.float64)) for v in (N, D, loss))
-    theta = jnp.asarray(theta, dtype=jnp.float64)
-    return float(_objective(theta, lN, lD, lL, jnp.ones_like(lN), delta))
+    """Approach-3 objective (summed log-space Huber loss) at ``theta = (e, a, b, alpha, beta)``."""
+    N, D, loss = _check_xy(N, D, loss, min_rows=1)
+    delta = _check_delta(delta)
+    theta = np.asarray(theta, dtype=np.float64)
+    if theta.shape != (5,):
+        raise ValueError(f"theta must be (e, a, b, alpha, beta), got shape {theta.shape}")
+    with _float64():
+        lN, lD, lL = (jnp.log(jnp.asarray(v, dtype=jnp.float64)) for v in (N, D, loss))
+        return float(_objective_jit(jnp.asarray(theta), lN, lD, lL, 1.0, delta))
 
 
 # ----------------------------------------------------------------------------- batched BFGS
@@ -143,137 +165,160 @@ def _value_grad(TH, lN, lD, lL, W, delta):
 
 
 class _State(NamedTuple):
-    x: jnp.ndarray  # (L, 5)
+    x: jnp.ndarray  # (L, 5) current iterate
     f: jnp.ndarray  # (L,)
     g: jnp.ndarray  # (L, 5)
     H: jnp.ndarray  # (L, 5, 5) inverse-Hessian approximations
     fresh: jnp.ndarray  # (L,) bool: H carries no curvature information (identity)
-    nit: jnp.ndarray  # (L,) int
+    p: jnp.ndarray  # (L, 5) search direction
+    gp: jnp.ndarray  # (L,) directional derivative g.p (< 0)
+    t: jnp.ndarray  # (L,) step length being tried
+    k: jnp.ndarray  # (L,) int: trials spent in the current line search
+    nit: jnp.ndarray  # (L,) int: completed BFGS iterations (line searches)
+    nfev: jnp.ndarray  # (L,) int: objective+gradient evaluations
     status: jnp.ndarray  # (L,) int, -1 while running (see STATUS)
 
 
 _C1 = 1e-4  # Armijo constant
-_MAX_LS = 40  # step halvings before a line search is declared failed
+_MAX_LS = 12  # trials per line search (steps shrink >= 2x each: t >= ~1e-12 at the last)
 
 
 def _where(mask, a, b):
     return jnp.where(mask.reshape(mask.shape + (1,) * (a.ndim - 1)), a, b)
 
 
+def _direction(H, g, fresh):
+    """Quasi-Newton direction -H g; falls back to -g (H reset) if it is not a descent direction.
+
+    Steps along -g (identity metric) are capped at length 1 since their scale is arbitrary.
+    """
+    eye = jnp.eye(g.shape[1], dtype=g.dtype)
+    p = -jnp.einsum("lij,lj->li", H, g)
+    gp = jnp.sum(g * p, axis=1)
+    bad = ~(gp < 0) | ~jnp.all(jnp.isfinite(p), axis=1)
+    fresh = fresh | bad
+    H = _where(bad, jnp.broadcast_to(eye, H.shape), H)
+    p = _where(bad, -g, p)
+    pn = jnp.sqrt(jnp.sum(p * p, axis=1))
+    p = p * jnp.where(fresh & (pn > 1.0), 1.0 / jnp.where(pn > 0, pn, 1.0), 1.0)[:, None]
+    return H, fresh, p, jnp.sum(g * p, axis=1)
+
+
 def _bfgs_init(vg, x0) -> _State:
     f, g = vg(x0)
     L, n = x0.shape
     finite = jnp.isfinite(f) & jnp.all(jnp.isfinite(g), axis=1)
-    return _State(x0, f, g, jnp.broadcast_to(jnp.eye(n, dtype=x0.dtype), (L, n, n)),
-                  jnp.ones(L, bool), jnp.zeros(L, jnp.int32),
-                  jnp.where(finite, -1, 3).astype(jnp.int32))
+    H = jnp.broadcast_to(jnp.eye(n, dtype=x0.dtype), (L, n, n))
+    H, fresh, p, gp = _direction(H, g, jnp.ones(L, bool))
+    zeros = jnp.zeros(L, jnp.int32)
+    return _State(x0, f, g, H, fresh, p, gp, jnp.ones(L, x0.dtype), zeros, zeros,
+                  jnp.ones(L, jnp.int32), jnp.where(finite, -1, 3).astype(jnp.int32))
 
 
-def _bfgs_iter(vg, s: _State, gtol) -> _State:
-    """One BFGS iteration on every running lane (finished lanes are carried unchanged)."""
-    L, n = s.x.shape
+def _bfgs_step(vg, s: _State, gtol, maxiter, maxfev) -> _State:
+    """Advance every running lane by exactly one objective+gradient evaluation.
+
+    Each lane is either in a line search (trying step ``t`` along ``p``) or, when the trial is
+    accepted (Armijo), it completes a BFGS iteration and starts the next line search. Lanes
+    therefore progress independently: one batched evaluation per step, whatever the other lanes
+    are doing (a lock-step line search would cost the worst lane's trial count every iteration).
+    """
+    n = s.x.shape[1]
     eye = jnp.eye(n, dtype=s.x.dtype)
     active = s.status < 0
-    p = -jnp.einsum("lij,lj->li", s.H, s.g)
-    gp = jnp.sum(s.g * p, axis=1)
-    bad_dir = ~(gp < 0) | ~jnp.all(jnp.isfinite(p), axis=1)
-    fresh = s.fresh | bad_dir
-    H = _where(bad_dir, jnp.broadcast_to(eye, s.H.shape), s.H)
-    p = _where(bad_dir, -s.g, p)
-    # An identity-metric step (-g) can be wildly mis-scaled: cap its length at 1.
-    pn = jnp.sqrt(jnp.sum(p * p, axis=1))
-    scale = jnp.where(fresh & (pn > 1.0), 1.0 / jnp.where(pn > 0, pn, 1.0), 1.0)
-    p = p * scale[:, None]
-    gp = jnp.sum(s.g * p, axis=1)
+    xt = s.x + s.t[:, None] * s.p
+    ft, gt = vg(xt)
+    finite = jnp.isfinite(ft) & jnp.all(jnp.isfinite(gt), axis=1)
+    # Armijo, plus a strict decrease: a step that leaves f unchanged (rounding) is no progress.
+    ok = finite & (ft <= s.f + _C1 * s.t * s.gp) & (ft < s.f)
 
-    # Backtracking (Armijo) line search, all lanes in lock-step; gradients come for free.
-    def accept(t, ft, gt):
-        return jnp.isfinite(ft) & jnp.all(jnp.isfinite(gt), axis=1) & (ft <= s.f + _C1 * t * gp)
-
-    t0 = jnp.ones(L, s.x.dtype)
-    f1, g1 = vg(s.x + p)
-    ok0 = accept(t0, f1, g1)
-
-    def ls_cond(c):
-        k, t, ft, gt, ok = c
-        return (k < _MAX_LS) & jnp.any(active & ~ok)
-
-    def ls_body(c):
-        k, t, ft, gt, ok = c
-        t_try = jnp.where(ok, t, 0.5 * t)
-        f_try, g_try = vg(s.x + t_try[:, None] * p)
-        ok_try = accept(t_try, f_try, g_try)
-        keep = ok | ~active
-        return (k + 1, jnp.where(keep, t, t_try), jnp.where(keep, ft, f_try),
-                _where(keep, gt, g_try), ok | ok_try)
-
-    _, t, f_new, g_new, ok = jax.lax.while_loop(
-        ls_cond, ls_body, (jnp.int32(0), t0, f1, g1, ok0))
-
-    x_new = s.x + t[:, None] * p
-    sv = x_new - s.x
-    yv = g_new - s.g
+    # --- accepted: BFGS update (Nocedal & Wright 6.17, with 6.20 scaling of a fresh H).
+    sv = xt - s.x
+    yv = gt - s.g
     sy = jnp.sum(sv * yv, axis=1)
     yy = jnp.sum(yv * yv, axis=1)
     ss = jnp.sum(sv * sv, axis=1)
-    # Nocedal & Wright (6.20): scale the identity before the first update.
     gamma = jnp.where((sy > 0) & (yy > 0), sy / jnp.where(yy > 0, yy, 1.0), 1.0)
-    H0 = _where(fresh, gamma[:, None, None] * eye, H)
+    H0 = _where(s.fresh, gamma[:, None, None] * eye, s.H)
     rho = 1.0 / jnp.where(sy > 0, sy, 1.0)
     V = eye - rho[:, None, None] * jnp.einsum("li,lj->lij", sv, yv)
     H_upd = jnp.einsum("lij,ljk,lmk->lim", V, H0, V) + rho[:, None, None] * jnp.einsum(
         "li,lj->lij", sv, sv)
     curv_ok = sy > 1e-14 * jnp.sqrt(ss * yy)
-    H_new = _where(curv_ok, H_upd, H0)
+    H_acc = _where(curv_ok, H_upd, H0)
+    fresh_acc = s.fresh & ~curv_ok
 
-    converged = jnp.max(jnp.abs(g_new), axis=1) <= gtol
-    # A failed search along a quasi-Newton direction is retried along -g (H reset); a failed
-    # search along -g means no representable decrease is left: the precision limit.
-    status = jnp.where(ok & converged, 0, jnp.where(~ok & fresh, 2, -1)).astype(jnp.int32)
+    # --- rejected: shrink t by safeguarded quadratic interpolation within [0.1 t, 0.5 t]; after
+    # _MAX_LS trials (or a step below rounding) the search fails: retry along -g with a reset H,
+    # or, if the direction already was -g, stop -- no representable decrease is left.
+    curv = ft - s.f - s.gp * s.t
+    t_q = -s.gp * s.t * s.t / (2.0 * jnp.where(curv > 0, curv, 1.0))
+    t_q = jnp.where(finite & (curv > 0) & jnp.isfinite(t_q), t_q, 0.5 * s.t)
+    t_shrunk = jnp.clip(t_q, 0.1 * s.t, 0.5 * s.t)
+    tiny = jnp.max(jnp.abs(t_shrunk[:, None] * s.p), axis=1) <= 1e-15 * (
+        1.0 + jnp.max(jnp.abs(s.x), axis=1))
+    ls_fail = ~ok & ((s.k + 1 >= _MAX_LS) | tiny)
+    stalled = ls_fail & s.fresh
+
+    # --- next state.
+    new_iter = ok | ls_fail  # the current line search ends
+    x = _where(ok, xt, s.x)
+    f = jnp.where(ok, ft, s.f)
+    g = _where(ok, gt, s.g)
+    H = _where(ok, H_acc, jnp.broadcast_to(eye, s.H.shape))
+    fresh = jnp.where(ok, fresh_acc, True)
+    Hd, fresh_d, p_d, gp_d = _direction(H, g, fresh)
+    nit = s.nit + new_iter.astype(jnp.int32)
+    converged = ok & (jnp.max(jnp.abs(gt), axis=1) <= gtol)
+    status = jnp.where(converged, 0, jnp.where(stalled, 2, -1))
+    status = jnp.where((status < 0) & ((nit >= maxiter) | (s.nfev + 1 >= maxfev)), 1, status)
+    status = status.astype(jnp.int32)
     new = _State(
-        x=_where(ok, x_new, s.x),
-        f=jnp.where(ok, f_new, s.f),
-        g=_where(ok, g_new, s.g),
-        H=_where(ok, H_new, jnp.broadcast_to(eye, s.H.shape)),
-        fresh=jnp.where(ok, fresh & ~curv_ok, True),
-        nit=s.nit + 1,
+        x=x, f=f, g=g,
+        H=_where(new_iter, Hd, s.H),
+        fresh=jnp.where(new_iter, fresh_d, s.fresh),
+        p=_where(new_iter, p_d, s.p),
+        gp=jnp.where(new_iter, gp_d, s.gp),
+        t=jnp.where(new_iter, 1.0, t_shrunk),
+        k=jnp.where(new_iter, 0, s.k + 1).astype(jnp.int32),
+        nit=nit,
+        nfev=s.nfev + 1,
         status=status,
     )
     return jax.tree_util.tree_map(lambda a, b: _where(active, a, b), new, s)
 
 
-def _bfgs_run(vg, s: _State, gtol, n_iter) -> _State:
-    """Iterate until every lane has stopped or ``n_iter`` more iterations were done."""
+def _bfgs_run(vg, s: _State, gtol, maxiter, maxfev) -> _State:
+    """Step until every lane has stopped: gtol, stalled, non-finite, ``maxiter`` iterations or
+    ``maxfev`` evaluations in total (the last two set status 1)."""
 
-    def cond(c):
-        it, st = c
-        return (it < n_iter) & jnp.any(st.status < 0)
+    def cond(st):
+        return jnp.any(st.status < 0)
 
-    def body(c):
-        it, st = c
-        return it + 1, _bfgs_iter(vg, st, gtol)
+    def body(st):
+        return _bfgs_step(vg, st, gtol, maxiter, maxfev)
 
-    return jax.lax.while_loop(cond, body, (jnp.int32(0), s))[1]
-
-
-def _finish(s: _State) -> _State:
-    return s._replace(status=jnp.where(s.status < 0, 1, s.status).astype(jnp.int32))
+    s = s._replace(status=jnp.where((s.status < 0) & ((s.nit >= maxiter) | (s.nfev >= maxfev)),
+                                    1, s.status))
+    return jax.lax.while_loop(cond, body, s)
 
 
-@partial(jax.jit, static_argnames=("maxiter", "screen_iter", "n_polish"))
-def _fit_starts(starts, lN, lD, lL, delta, gtol, maxiter, screen_iter, n_polish):
+@partial(jax.jit, static_argnames=("maxiter", "screen_evals", "n_polish"))
+def _fit_starts(starts, lN, lD, lL, delta, gtol, maxiter, screen_evals, n_polish):
     vg = lambda th: _value_grad(th, lN, lD, lL, 1.0, delta)  # noqa: E731
     s = _bfgs_init(vg, starts)
+    maxfev = _MAX_LS * maxiter
     if n_polish >= starts.shape[0]:
-        return _finish(_bfgs_run(vg, s, gtol, maxiter))
-    # Screen every start for ``screen_iter`` iterations, then run only the ``n_polish`` lowest
-    # objectives (ties broken by start order) on to convergence.
-    s = _bfgs_run(vg, s, gtol, screen_iter)
+        return _bfgs_run(vg, s, gtol, maxiter, maxfev)
+    # Screen: every start gets ``screen_evals`` objective+gradient evaluations; then only the
+    # ``n_polish`` lowest objectives (ties: first start) carry on until they stop.
+    s = _bfgs_run(vg, s, gtol, maxiter, screen_evals)
     fin = jnp.where(jnp.isfinite(s.f), s.f, jnp.inf)
     _, idx = jax.lax.top_k(-fin, n_polish)
     sub = jax.tree_util.tree_map(lambda v: v[idx], s)
-    sub = _finish(_bfgs_run(vg, sub, gtol, maxiter - screen_iter))
-    s = _finish(s)
+    resume = (sub.status == 1) & (sub.nit < maxiter)
+    sub = sub._replace(status=jnp.where(resume, -1, sub.status))
+    sub = _bfgs_run(vg, sub, gtol, maxiter, maxfev)
     return jax.tree_util.tree_map(lambda full, part: full.at[idx].set(part), s, sub)
 
 
@@ -284,8 +329,8 @@ def _fit_boot(start, weights, lN, lD, lL, delta, gtol, maxiter, batch):
     def run(W):
         vg = lambda th: _value_grad(th, lN, lD, lL, W, delta)  # noqa: E731
         x0 = jnp.broadcast_to(start, (W.shape[0], start.shape[0]))
-        s = _finish(_bfgs_run(vg, _bfgs_init(vg, x0), gtol, maxiter))
-        return s.x, s.f, s.nit, s.status
+        s = _bfgs_run(vg, _bfgs_init(vg, x0), gtol, maxiter, _MAX_LS * maxiter)
+        return s.x, s.f, jnp.max(jnp.abs(s.g), axis=1), s.nit, s.status
 
     if batch >= nb:
         return run(weights)
@@ -337,12 +382,21 @@ def _derived(theta: np.ndarray) -> dict[str, np.ndarray]:
 
 # ----------------------------------------------------------------------------- Approach 3
 def approach3_fit(N, D, loss, *, delta: float = 1e-3, grid=None, gtol: float = 1e-10,
-                  maxiter: int = 2000, screen_iter: int = 50, n_polish: int | None = 64) -> dict:
+                  maxiter: int = 1000, screen_evals: int = 50, n_polish: int | None = 64
+                  ) -> dict:
     """Chinchilla Approach 3 (Hoffmann et al. 2022) as replicated by Epoch AI (2024).
 
     Minimises ``sum_i Huber_delta(LSE(e, a - alpha log N_i, b - beta log D_i) - log L_i)`` over
-    ``theta = (e, a, b, alpha, beta)`` (``E = exp(e)``, ``A = exp(a)``, ``B = exp(b)``) by BFGS from
-    every start of ``grid`` in one jitted, vmapped call, and keeps the lowest objective.
+    ``theta = (e, a, b, alpha, beta)`` (``E = exp(e)``, ``A = exp(a)``, ``B = exp(b)``) -- the
+    **sum**, not the mean, which lets the optimiser stop early -- by BFGS from every start of
+    ``grid``, all starts vmapped in one jitted call, and keeps the lowest objective.
+
+    To keep the 4500-start grid cheap, every start first gets ``screen_evals`` objective+gradient
+    evaluations (~40 BFGS iterations); then the ``n_polish`` starts with the lowest objective so
+    far continue (same jitted call) until ``max|grad| <= gtol``, the line search reaches the
+    precision limit, or ``maxiter``. ``n_polish=None`` runs every start to the end (minutes for
+    the full grid on a CPU). On Epoch's 240 points (and on the 245 with the excluded points, and
+    on noisy synthetic data) all 64 polished starts reach the same optimum to 1e-9 relative.
 
     Parameters
     ----------
@@ -350,31 +404,38 @@ def approach3_fit(N, D, loss, *, delta: float = 1e-3, grid=None, gtol: float = 1
     delta : Huber threshold on log-loss residuals (Hoffmann: 1e-3).
     grid : None (the Hoffmann/Epoch grid :data:`EPOCH_GRID`, 4500 starts), a mapping of axes
         ``{"e", "a", "b", "alpha", "beta"}`` to be crossed, or an ``(n_starts, 5)`` array.
-    gtol : stop a start when ``max|gradient| <= gtol`` (scipy's default 1e-5 stops early here).
-    maxiter : BFGS iteration cap per start.
+    gtol : stop a start when ``max|gradient| <= gtol``. scipy's default (1e-5, used by Epoch's
+        notebook) stops visibly short of the optimum on the Chinchilla data.
+    maxiter : BFGS iteration cap per start (and ``12 * maxiter`` evaluations).
+    screen_evals, n_polish : the screening described above.
 
     Returns
     -------
-    dict with floats ``E, A, B, alpha, beta``, the compute-optimal allocation ``a = beta/(alpha+beta)``,
-    ``b = alpha/(alpha+beta)``, ``G = (alpha A/(beta B))^(1/(alpha+beta))`` (so that
-    ``N_opt = G (C/6)^a``), ``objective`` (the summed Huber loss), ``theta`` (numpy array
-    ``(e, a, b, alpha, beta)``), plus diagnostics ``grad_max``, ``n_iter``, ``status``
-    (see :data:`STATUS`), ``best_start``, ``n_starts`` and ``n_converged`` (starts within 1e-9
-    relative of the best objective).
+    dict with floats ``E, A, B, alpha, beta``; the compute-optimal allocation
+    ``a = beta/(alpha+beta)``, ``b = alpha/(alpha+beta)`` and
+    ``G = (alpha A/(beta B))^(1/(alpha+beta))`` (``N_opt = G (C/6)^a``, ``D_opt = (C/6)^b / G``);
+    ``objective`` (the summed Huber loss); ``theta`` (numpy array ``(e, a, b, alpha, beta)``);
+    diagnostics ``grad_max`` (max |gradient| at the optimum), ``n_iter``, ``status`` (see
+    :data:`STATUS`; 0 and 2 both mean converged), ``best_start``, ``n_starts`` and ``n_at_best``
+    (starts that ended within 1e-9 relative of the best objective).
     """
     N, D, loss = _check_xy(N, D, loss, min_rows=5)
     delta = _check_delta(delta)
     starts = _grid_starts(grid)
-    lN, lD, lL = (jnp.log(jnp.asarray(v, dtype=jnp.float64)) for v in (N, D, loss))
+    maxiter = int(maxiter)
+    if maxiter < 1:
+        raise ValueError(f"maxiter must be >= 1, got {maxiter}")
     n_starts = starts.shape[0]
     n_polish = n_starts if n_polish is None else min(max(int(n_polish), 1), n_starts)
-    screen_iter = min(max(int(screen_iter), 0), int(maxiter))
-    st = _fit_starts(jnp.asarray(starts), lN, lD, lL, delta, float(gtol), int(maxiter),
-                     screen_iter, n_polish)
-    x, f, g, nit, status = st.x, st.f, st.g, st.nit, st.status
-    i, theta = _pick_best(f, x)
-    i = int(i)
-    f = np.asarray(f)
+    screen_evals = max(int(screen_evals), 1)
+    with _float64():
+        lN, lD, lL = (jnp.log(jnp.asarray(v, dtype=jnp.float64)) for v in (N, D, loss))
+        st = _fit_starts(jnp.asarray(starts, dtype=jnp.float64), lN, lD, lL, delta,
+                         float(gtol), maxiter, screen_evals, n_polish)
+        i, theta = _pick_best(st.f, st.x)
+        i = int(i)
+        f, g, nit, nfev, status = (np.asarray(v) for v in (st.f, st.g, st.nit, st.nfev,
+                                                           st.status))
     best_f = float(f[i])
     if not np.isfinite(best_f):
         raise RuntimeError("approach3_fit: every start produced a non-finite objective")
@@ -383,12 +444,14 @@ def approach3_fit(N, D, loss, *, delta: float = 1e-3, grid=None, gtol: float = 1
     out.update(
         objective=best_f,
         theta=theta,
-        grad_max=float(np.max(np.abs(np.asarray(g)[i]))),
-        n_iter=int(np.asarray(nit)[i]),
-        status=int(np.asarray(status)[i]),
+        grad_max=float(np.max(np.abs(g[i]))),
+        n_iter=int(nit[i]),
+        n_fev=int(nfev[i]),
+        status=int(status[i]),
         best_start=starts[i],
-        n_starts=int(starts.shape[0]),
-        n_converged=int(np.sum(np.isfinite(f) & (f <= best_f * (1 + 1e-9) + 1e-300))),
+        n_starts=int(n_starts),
+        n_at_best=int(np.sum(np.isfinite(f)
+                             & (f <= best_f + 1e-9 * abs(best_f) + 1e-12 * delta**2))),
     )
     return out
 
@@ -401,7 +464,7 @@ def _check_delta(delta) -> float:
 
 
 def approach3_bootstrap(N, D, loss, *, n_boot: int = 4000, seed: int = 0, delta: float = 1e-3,
-                        start=None, gtol: float = 1e-10, maxiter: int = 2000,
+                        start=None, gtol: float = 1e-10, maxiter: int = 1000,
                         batch_size: int = 1000) -> dict[str, np.ndarray]:
     """Epoch's bootstrap of Approach 3: resample rows with replacement, refit each replicate.
 
@@ -413,7 +476,8 @@ def approach3_bootstrap(N, D, loss, *, n_boot: int = 4000, seed: int = 0, delta:
     ``batch_size`` (``lax.map`` over chunks).
 
     Returns a dict of per-replicate numpy arrays ``E, A, B, alpha, beta, a, b, G`` plus
-    ``theta`` (n_boot, 5), ``objective``, ``status`` (see :data:`STATUS`) and ``n_iter``.
+    ``theta`` (n_boot, 5), ``objective``, ``grad_max``, ``status`` (see :data:`STATUS`; 0 and 2
+    mean converged) and ``n_iter``. Summarise with :func:`bootstrap_summary`.
     """
     N, D, loss = _check_xy(N, D, loss, min_rows=5)
     delta = _check_delta(delta)
@@ -423,6 +487,9 @@ def approach3_bootstrap(N, D, loss, *, n_boot: int = 4000, seed: int = 0, delta:
     batch_size = int(batch_size)
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    maxiter = int(maxiter)
+    if maxiter < 1:
+        raise ValueError(f"maxiter must be >= 1, got {maxiter}")
     if start is None:
         start = approach3_fit(N, D, loss, delta=delta, gtol=gtol, maxiter=maxiter)["theta"]
     elif isinstance(start, Mapping):
@@ -436,13 +503,15 @@ def approach3_bootstrap(N, D, loss, *, n_boot: int = 4000, seed: int = 0, delta:
     idx = rng.integers(0, n, size=(n_boot, n))
     weights = np.zeros((n_boot, n), dtype=np.float64)
     np.add.at(weights, (np.repeat(np.arange(n_boot), n), idx.ravel()), 1.0)
-    lN, lD, lL = (jnp.log(jnp.asarray(v, dtype=jnp.float64)) for v in (N, D, loss))
-    x, f, nit, status = _fit_boot(jnp.asarray(start), jnp.asarray(weights), lN, lD, lL, delta,
-                                  float(gtol), int(maxiter), min(batch_size, n_boot))
-    theta = np.asarray(x, dtype=np.float64)
+    with _float64():
+        lN, lD, lL = (jnp.log(jnp.asarray(v, dtype=jnp.float64)) for v in (N, D, loss))
+        res = _fit_boot(jnp.asarray(start, dtype=jnp.float64),
+                        jnp.asarray(weights, dtype=jnp.float64), lN, lD, lL, delta, float(gtol),
+                        maxiter, min(batch_size, n_boot))
+        x, f, gmax, nit, status = (np.asarray(v) for v in res)
+    theta = x.astype(np.float64)
     out = _derived(theta)
-    out.update(theta=theta, objective=np.asarray(f), status=np.asarray(status),
-               n_iter=np.asarray(nit))
+    out.update(theta=theta, objective=f, grad_max=gmax, status=status, n_iter=nit)
     return out
 
 
