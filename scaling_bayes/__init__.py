@@ -37,11 +37,15 @@ _EXPORTS = {
     "inference_optimal": "scaling_bayes.allocation",
     "compute_waste": "scaling_bayes.allocation",
     "predict": "scaling_bayes.forecast",
+    "compare": "scaling_bayes.comparison",
+    "compare_conventions": "scaling_bayes.comparison",
+    "backtest": "scaling_bayes.backtesting",
 }
 
 #: Submodules reachable as attributes (``sb.allocation.compute_optimal``), imported on first use.
 _SUBMODULES = ("allocation", "checks", "datasets", "diagnostics", "forecast", "laws", "many",
-               "plots", "priors", "results", "validate", "baselines")
+               "plots", "priors", "results", "validate", "baselines", "comparison",
+               "backtesting")
 
 __all__ = ["__version__", *_EXPORTS]
 
@@ -67,6 +71,8 @@ if TYPE_CHECKING:  # pragma: no cover
         inference_optimal,
         target_loss,
     )
+    from scaling_bayes.backtesting import backtest
+    from scaling_bayes.comparison import compare, compare_conventions
     from scaling_bayes.data import DataError, ScalingData, load_data
     from scaling_bayes.datasets import list_datasets, load_dataset
     from scaling_bayes.forecast import predict

@@ -101,16 +101,7 @@ def prior_predictive(
     ``ref`` are the pivot scales the priors refer to (default: the initial pivots a fit of these
     data would start from).
     """
-    import jax
-    from numpyro.infer import Predictive
-
-    from scaling_bayes.inference import (
-        _bucket,
-        _initial_ref,
-        enable_x64_on_cpu,
-        get_program,
-        model_args,
-    )
+    from scaling_bayes.inference import _initial_ref, simulate_prior
     from scaling_bayes.models import check_likelihood
     from scaling_bayes.priors import resolve_priors
 
@@ -121,19 +112,12 @@ def prior_predictive(
     data = load_data(data)
     data.check_for_law(law)
     pri = resolve_priors(law, priors)
-    enable_x64_on_cpu()
     ref = dict(ref) if ref else _initial_ref(law, data)
-    n_pad = _bucket(data.n)
-    prog = get_program(law, pri, likelihood, float(nu), n_pad)
-    x, r, _, mask = model_args(law, [data], [ref], n_pad)
-    one = lambda a: a[0]  # noqa: E731
-    sims = Predictive(prog.model, num_samples=n_draws)(
-        jax.random.PRNGKey(seed), jax.tree_util.tree_map(one, x),
-        jax.tree_util.tree_map(one, r), None, one(mask))
-    rep = np.asarray(sims["log_loss"])[:, : data.n]
-    phi = {k: np.asarray(sims[k])[:, None] for k in law.site_names}
-    xs = {v: np.asarray(x[v][0, : data.n])[None, :] for v in law.inputs}
-    mean = np.asarray(law.sampler_log_loss(phi, xs))
+    sims, x = simulate_prior(law, data, pri, likelihood=likelihood, nu=nu, ref=ref, n=n_draws,
+                             seed=seed)
+    phi = {k: sims[k][:, None] for k in law.site_names}
+    mean = np.asarray(law.sampler_log_loss(phi, {v: a[None, :] for v, a in x.items()}))
+    rep = sims["log_loss"]
     return PredictiveCheck("prior", law.name, data, rep, mean)
 
 

@@ -243,6 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
         cli_plan = None
     if cli_plan is not None:
         cli_plan.register(sub)
+    from scaling_bayes import cli_compare
+
+    cli_compare.register(sub)
     return p
 
 

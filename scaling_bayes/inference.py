@@ -399,6 +399,40 @@ def choose_pivots(law: Law, datas, prog: _Program, args, refs, modes, covs, key)
     return new
 
 
+def simulate_prior(law: Law, data: ScalingData, priors, *, likelihood: str, nu: float,
+                   ref: Mapping[str, float], n: int, seed: int) -> tuple[dict, dict]:
+    """``n`` draws from the prior (predictive) at ``data``'s design with pivots ``ref``.
+
+    Returns ``(sims, x)``: sampled sites (``(n,)`` each) and simulated ``log_loss`` (``(n, rows)``),
+    and the inputs ``x = log(input / ref)`` (``(rows,)`` each).
+    """
+    jax = _jax()
+    from numpyro.infer import Predictive
+
+    enable_x64_on_cpu()
+    n_pad = _bucket(data.n)
+    prog = get_program(law, priors, likelihood, float(nu), n_pad)
+    x, r, _, mask = model_args(law, [data], [ref], n_pad)
+    one = lambda a: a[0]  # noqa: E731
+    sims = Predictive(prog.model, num_samples=n)(
+        jax.random.PRNGKey(seed), jax.tree_util.tree_map(one, x),
+        jax.tree_util.tree_map(one, r), None, one(mask))
+    sims = {k: np.asarray(v) for k, v in sims.items()}
+    sims["log_loss"] = sims["log_loss"][:, : data.n]
+    return sims, {v: np.asarray(x[v][0, : data.n]) for v in law.inputs}
+
+
+def make_config(*, seed, chains, warmup, draws, likelihood, nu, target_accept, max_tree_depth,
+                dense_mass) -> SamplerConfig:
+    """A validated :class:`SamplerConfig` from user arguments."""
+    config = SamplerConfig(seed=seed, chains=chains, warmup=warmup, draws=draws,
+                           likelihood=likelihood, nu=float(nu) if isinstance(nu, int) else nu,
+                           target_accept=target_accept, max_tree_depth=max_tree_depth,
+                           dense_mass=bool(dense_mass))
+    config.validate()
+    return config
+
+
 @dataclass
 class _Run:
     """Everything the sampler produced for B data sets."""
@@ -521,11 +555,9 @@ def fit(
 
     t_start = time.perf_counter()
     law = get_law(law)
-    config = SamplerConfig(seed=seed, chains=chains, warmup=warmup, draws=draws,
-                           likelihood=likelihood, nu=float(nu) if isinstance(nu, int) else nu,
-                           target_accept=target_accept, max_tree_depth=max_tree_depth,
-                           dense_mass=bool(dense_mass))
-    config.validate()
+    config = make_config(seed=seed, chains=chains, warmup=warmup, draws=draws,
+                         likelihood=likelihood, nu=nu, target_accept=target_accept,
+                         max_tree_depth=max_tree_depth, dense_mass=dense_mass)
     data = load_data(data, columns=dict(columns) if columns else None)
     data.check_for_law(law)
     priors = resolve_priors(law, priors)

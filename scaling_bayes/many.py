@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from scaling_bayes.data import DataError, ScalingData, load_data
-from scaling_bayes.inference import SamplerConfig, run_batch
+from scaling_bayes.inference import SamplerConfig, make_config, run_batch
 from scaling_bayes.laws import Law, get_law
 from scaling_bayes.priors import SIGMA, Prior, resolve_priors
 
@@ -102,11 +102,9 @@ def fit_many(
         ``many[i]`` or ``many["name"]`` is a full :class:`~scaling_bayes.results.Fit`.
     """
     law = get_law(law)
-    config = SamplerConfig(seed=seed, chains=chains, warmup=warmup, draws=draws,
-                           likelihood=likelihood, nu=float(nu) if isinstance(nu, int) else nu,
-                           target_accept=target_accept, max_tree_depth=max_tree_depth,
-                           dense_mass=bool(dense_mass))
-    config.validate()
+    config = make_config(seed=seed, chains=chains, warmup=warmup, draws=draws,
+                         likelihood=likelihood, nu=nu, target_accept=target_accept,
+                         max_tree_depth=max_tree_depth, dense_mass=dense_mass)
     names, datas = _split(datasets, by, columns)
     for name, data in zip(names, datas, strict=True):
         try:

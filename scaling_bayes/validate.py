@@ -115,10 +115,8 @@ def sbc(
     by one compiled program (vmapped chains run in lockstep, so smaller batches keep one hard
     posterior from holding up all the others); ``progress(done, total)`` is called per batch.
     """
-    import jax
-    from numpyro.infer import Predictive
-
-    from scaling_bayes.inference import enable_x64_on_cpu, get_program
+    from scaling_bayes.data import load_data
+    from scaling_bayes.inference import _initial_ref, simulate_prior
     from scaling_bayes.many import fit_many
 
     if not (isinstance(n_sims, int) and n_sims >= 2):
@@ -128,22 +126,12 @@ def sbc(
     law = get_law(law)
     design = default_design(law) if design is None else design
     pri = resolve_priors(law, priors)
-    enable_x64_on_cpu()
-
-    from scaling_bayes.data import load_data
-    from scaling_bayes.inference import _bucket, _initial_ref, model_args
-
     base = load_data(design.assign(loss=1.0))
     ref = _initial_ref(law, base)
-    n_pad = _bucket(base.n)
-    prog = get_program(law, pri, likelihood, nu, n_pad)
-    x, r, _, mask = model_args(law, [base], [ref], n_pad)
-    one = lambda a: a[0]  # noqa: E731
-    sims = Predictive(prog.model, num_samples=n_sims)(
-        jax.random.PRNGKey(seed), jax.tree_util.tree_map(one, x),
-        jax.tree_util.tree_map(one, r), None, one(mask))
-    y = np.asarray(sims["log_loss"])[:, : base.n]
-    truth = {k: np.asarray(sims[k]) for k in (*law.site_names, SIGMA.name)}
+    sims, _ = simulate_prior(law, base, pri, likelihood=likelihood, nu=nu, ref=ref, n=n_sims,
+                             seed=seed)
+    y = sims["log_loss"]
+    truth = {k: sims[k] for k in (*law.site_names, SIGMA.name)}
     frames = [base.to_frame().assign(loss=np.exp(y[i])) for i in range(n_sims)]
     ok = np.all(np.isfinite(y) & (np.abs(y) < 700), axis=1)
     frames = [f for f, good in zip(frames, ok, strict=True) if good]
