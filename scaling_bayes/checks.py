@@ -71,6 +71,9 @@ def posterior_predictive(fit, *, seed: int = 0, max_draws: int = 1000) -> Predic
     """Replicate the observed sweep from ``fit``'s posterior (law mean + likelihood noise)."""
     import jax.numpy as jnp
 
+    from scaling_bayes.inference import enable_x64_on_cpu
+
+    enable_x64_on_cpu()
     if not (isinstance(max_draws, int) and max_draws >= 1):
         raise ValueError(f"max_draws must be an integer >= 1, got {max_draws!r}")
     rng = np.random.default_rng(seed)

@@ -36,8 +36,10 @@ def synthetic(law_name: str, n: int = 60, sigma: float = 0.01, seed: int = 0):
     """A sweep drawn from ``law_name`` at TRUTH with log-normal noise ``sigma``."""
     import pandas as pd
 
+    from scaling_bayes.inference import enable_x64_on_cpu
     from scaling_bayes.laws import get_law
 
+    enable_x64_on_cpu()  # the same data whether or not a fit has already switched x64 on
     rng = np.random.default_rng(seed)
     law = get_law(law_name)
     N = 10 ** rng.uniform(7.5, 10.5, n)

@@ -25,6 +25,7 @@ def test_recovery_truth_inside_90_interval(law):
 
 def test_reproducible_and_seed_sensitive(small_fit):
     again = sb.fit(synthetic("chinchilla"), law="chinchilla", seed=0, warn=False, **FAST)
+    assert again.meta["data_hash"] == small_fit.meta["data_hash"]
     for k in small_fit.posterior:
         np.testing.assert_array_equal(small_fit.posterior[k], again.posterior[k])
     other = sb.fit(synthetic("chinchilla"), law="chinchilla", seed=1, warn=False, **FAST)
