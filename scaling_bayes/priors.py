@@ -57,6 +57,9 @@ class Prior:
     @classmethod
     def parse(cls, text: str) -> Prior:
         """Parse ``"Name(a=1, b=2)"`` or ``"Name(1, 2)"`` (positional in NumPyro's order)."""
+        if len(text) > 500:
+            raise PriorError(f"prior text is {len(text)} characters long; write it as "
+                             "Distribution(arg=value, ...) in at most 500")
         try:
             node = ast.parse(text.strip(), mode="eval").body
         except SyntaxError:
@@ -66,6 +69,10 @@ class Prior:
                 f"cannot read prior {text!r}; write it as Distribution(arg=value, ...), "
                 "e.g. LogNormal(loc=-1.2, scale=0.6)"
             )
+        names = [k.arg for k in node.keywords]
+        dup = sorted({str(n) for n in names if names.count(n) > 1})
+        if dup:
+            raise PriorError(f"prior {text!r}: argument {dup[0]!r} is given twice")
         try:
             args = [ast.literal_eval(a) for a in node.args]
             kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
@@ -123,6 +130,9 @@ def _check(prior: Prior, site: Param) -> None:
     import numpy as np
 
     cls = _dist_class(prior.dist)
+    if prior.dist in ("Delta", "Unit", "ImproperUniform"):
+        raise PriorError(f"prior {prior} for {site.name!r}: a degenerate or improper "
+                         "distribution cannot be sampled by NUTS; use a proper continuous one")
     bad = [k for k, v in prior.params.items()
            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)]
     if bad:

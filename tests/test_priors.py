@@ -41,6 +41,9 @@ def test_override_by_name_accepts_several_forms():
     ("alpha", Prior("LogNormal", loc=float("inf"), scale=1.0), "finite number"),
     ("alpha", "not a prior", "cannot read prior"),
     ("alpha", 3.0, "cannot use 3.0 as a prior"),
+    ("alpha", "Normal(scale=1, scale=2)", "'scale' is given twice"),
+    ("alpha", "Normal(loc=" + "-" * 2000 + "1)", "at most 500"),
+    ("alpha", "Delta(v=0.3)", "degenerate"),
 ])
 def test_bad_overrides_are_named(name, value, match):
     with pytest.raises(PriorError, match=match):
