@@ -181,7 +181,7 @@ def sbc(
 
 
 def plot_sbc(result: SBCResult, path=None):
-    """ECDF-difference plot per parameter with a 99% simultaneous-ish band (binomial)."""
+    """ECDF-difference plot per parameter with a pointwise 99% binomial band (grey)."""
     import matplotlib
 
     matplotlib.use("Agg")
