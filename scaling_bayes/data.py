@@ -193,7 +193,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise DataError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
     if not text.strip():
         raise EmptyDataError(f"{path} is empty: expected a CSV header and at least one row")
-    reader = csv.reader(io.StringIO(text), strict=True)
+    reader = csv.reader(io.StringIO(text), strict=True, skipinitialspace=True)
     header = next(reader)
     _check_duplicates([h.strip() for h in header], str(path))
     try:

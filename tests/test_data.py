@@ -140,3 +140,8 @@ def test_all_errors_are_value_errors():
     for cls in (EmptyDataError, MissingColumnError, NonNumericError, NonFiniteError,
                 NonPositiveError, TooFewRowsError, NoSpreadError, DuplicateColumnError):
         assert issubclass(cls, DataError) and issubclass(cls, ValueError)
+
+
+def test_csv_with_spaces_and_quotes(tmp_path):
+    d = load_data(write(tmp_path, 'N, D, loss\n1e9, 2e10, "3.0"\n2e9, 4e10, "2.9"\n'))
+    np.testing.assert_array_equal(d.loss, [3.0, 2.9])
