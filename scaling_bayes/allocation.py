@@ -92,8 +92,9 @@ def _check_quantiles(quantiles: Sequence[float]) -> tuple[float, ...]:
     return qs
 
 
-def _as_array(name: str, value: Any, *, lo: float | None = None,
-              hi: float | None = None, unit: str = "") -> np.ndarray:
+def _as_array(
+    name: str, value: Any, *, lo: float | None = None, hi: float | None = None, unit: str = ""
+) -> np.ndarray:
     """1-d float array of positive finite values (optionally in [lo, hi]); ValueError otherwise."""
     if value is None:
         raise ValueError(f"{name} is required")
@@ -113,7 +114,8 @@ def _as_array(name: str, value: Any, *, lo: float | None = None,
         out = (arr < lo) | (arr > hi)
         if out.any():
             raise ValueError(
-                f"{name} must lie in [{lo:.0e}, {hi:.0e}]{unit}, got {arr[out][0]:.3g}")
+                f"{name} must lie in [{lo:.0e}, {hi:.0e}]{unit}, got {arr[out][0]:.3g}"
+            )
     return arr
 
 
@@ -130,7 +132,9 @@ def _check_prob(prob: Any) -> float:
 def _check_tpp(tpp_bracket) -> tuple[float, float]:
     lo, hi = (float(v) for v in tpp_bracket)
     if not (0 < lo < hi < math.inf):
-        raise ValueError(f"tpp_bracket must be (low, high) with 0 < low < high, got {tpp_bracket!r}")
+        raise ValueError(
+            f"tpp_bracket must be (low, high) with 0 < low < high, got {tpp_bracket!r}"
+        )
     return lo, hi
 
 
@@ -140,7 +144,8 @@ def check_allocatable(law) -> None:
         raise ValueError(
             f"law {law.name!r} depends on {', '.join(law.inputs)} only: compute-optimal "
             "allocation needs a law of both model size N and training tokens D "
-            "(e.g. 'chinchilla' or 'kaplan')")
+            "(e.g. 'chinchilla' or 'kaplan')"
+        )
 
 
 @dataclass(frozen=True)
@@ -155,7 +160,11 @@ class _Flops:
         return self.fn is None
 
     def describe(self) -> str:
-        return f"C = {self.k:g}*N*D" if self.fn is None else f"C = {getattr(self.fn, '__name__', 'flops')}(N, D)"
+        return (
+            f"C = {self.k:g}*N*D"
+            if self.fn is None
+            else f"C = {getattr(self.fn, '__name__', 'flops')}(N, D)"
+        )
 
 
 def _resolve_flops(flops) -> _Flops:
@@ -168,16 +177,21 @@ def _resolve_flops(flops) -> _Flops:
     except (TypeError, ValueError):
         raise ValueError(
             f"flops must be None (C = 6ND), a positive number k (C = kND) or a callable "
-            f"(N, D) -> C, got {flops!r}") from None
+            f"(N, D) -> C, got {flops!r}"
+        ) from None
     if not (math.isfinite(k) and k > 0):
-        raise ValueError(f"flops must be a positive finite FLOPs-per-parameter-token factor, got {flops!r}")
+        raise ValueError(
+            f"flops must be a positive finite FLOPs-per-parameter-token factor, got {flops!r}"
+        )
     return _Flops(k)
 
 
 def _theta(fit) -> dict:
     """Textbook parameters as float64 JAX arrays of shape (S,)."""
     jax = _jax()
-    return {k: jax.numpy.asarray(np.asarray(v, dtype=float)) for k, v in fit.textbook_draws().items()}
+    return {
+        k: jax.numpy.asarray(np.asarray(v, dtype=float)) for k, v in fit.textbook_draws().items()
+    }
 
 
 def _use_closed_form(law, fl: _Flops, method: str) -> bool:
@@ -185,16 +199,20 @@ def _use_closed_form(law, fl: _Flops, method: str) -> bool:
         raise ValueError(f"method must be 'auto', 'closed_form' or 'numeric', got {method!r}")
     closed_ok = law.name == "chinchilla" and fl.multiplicative
     if method == "closed_form" and not closed_ok:
-        why = ("a custom FLOP model" if not fl.multiplicative
-               else f"law {law.name!r}")
-        raise ValueError(f"method='closed_form' is only available for the chinchilla law with "
-                         f"C = k*N*D, not for {why}; use method='numeric'")
+        why = "a custom FLOP model" if not fl.multiplicative else f"law {law.name!r}"
+        raise ValueError(
+            f"method='closed_form' is only available for the chinchilla law with "
+            f"C = k*N*D, not for {why}; use method='numeric'"
+        )
     return method != "numeric" and closed_ok
 
 
-def _stat_table(draws: Mapping[str, np.ndarray], keys: Mapping[str, np.ndarray],
-                quantiles: Sequence[float], extra: Mapping[str, np.ndarray] | None = None
-                ) -> pd.DataFrame:
+def _stat_table(
+    draws: Mapping[str, np.ndarray],
+    keys: Mapping[str, np.ndarray],
+    quantiles: Sequence[float],
+    extra: Mapping[str, np.ndarray] | None = None,
+) -> pd.DataFrame:
     """Long table: one row per (point, quantity). ``draws[q]`` is (S, P); ``keys[c]`` is (P,)."""
     rows = []
     names = list(draws)
@@ -206,11 +224,19 @@ def _stat_table(draws: Mapping[str, np.ndarray], keys: Mapping[str, np.ndarray],
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore", RuntimeWarning)
             finite_any = ~np.all(np.isnan(x), axis=0)
-            mean = np.where(finite_any, np.nanmean(np.where(np.isnan(x), 0, x), axis=0)
-                            * x.shape[0] / np.maximum(np.sum(~np.isnan(x), axis=0), 1), np.nan)
+            mean = np.where(
+                finite_any,
+                np.nanmean(np.where(np.isnan(x), 0, x), axis=0)
+                * x.shape[0]
+                / np.maximum(np.sum(~np.isnan(x), axis=0), 1),
+                np.nan,
+            )
             sd = np.nanstd(x, axis=0, ddof=1)
-            qv = np.nanquantile(x, quantiles, axis=0) if x.shape[0] else np.full(
-                (len(quantiles), n_points), np.nan)
+            qv = (
+                np.nanquantile(x, quantiles, axis=0)
+                if x.shape[0]
+                else np.full((len(quantiles), n_points), np.nan)
+            )
         stats[name] = (mean, sd, qv)
     for p in range(n_points):
         for name in names:
@@ -313,8 +339,11 @@ def _numeric_alloc_one(theta, logC, *, law, fl: _Flops, log_tpp_lo, log_tpp_hi):
 
     u = jnp.where(boundary, u, jax.lax.fori_loop(0, _NEWTON_ITERS, newton, u))
     v = _log_d_given(fl, u, logC)
-    resid = (jnp.abs(jnp.log(fl.fn(jnp.exp(u), jnp.exp(v))) - logC)
-             if not fl.multiplicative else jnp.zeros_like(u))
+    resid = (
+        jnp.abs(jnp.log(fl.fn(jnp.exp(u), jnp.exp(v))) - logC)
+        if not fl.multiplicative
+        else jnp.zeros_like(u)
+    )
     return u, v, f(u), boundary, resid
 
 
@@ -327,7 +356,13 @@ def _closed_alloc_one(theta, logC, *, law, fl: _Flops):
     x = logC - math.log(fl.k)
     u = logG + be / (al + be) * x
     v = -logG + al / (al + be) * x
-    return u, v, law.log_loss(theta, {"N": jnp.exp(u), "D": jnp.exp(v)}), jnp.zeros((), bool), jnp.zeros_like(u)
+    return (
+        u,
+        v,
+        law.log_loss(theta, {"N": jnp.exp(u), "D": jnp.exp(v)}),
+        jnp.zeros((), bool),
+        jnp.zeros_like(u),
+    )
 
 
 def _grid(fn, theta, *points):
@@ -357,11 +392,17 @@ def _jitted(name, fn, static):
     return _JIT_CACHE[key]
 
 
-def _allocate(fit, logC: np.ndarray, fl: _Flops, closed: bool, tpp_bracket) -> dict[str, np.ndarray]:
+def _allocate(
+    fit, logC: np.ndarray, fl: _Flops, closed: bool, tpp_bracket
+) -> dict[str, np.ndarray]:
     """Per-draw allocation arrays (S, B): logN, logD, logL, boundary (bool)."""
     jax = _jax()
     lo, hi = (math.log(t) for t in tpp_bracket)
-    fn = _jitted("alloc", _alloc_kernel, (("law", fit.law), ("fl", fl), ("closed", closed), ("lo", lo), ("hi", hi)))
+    fn = _jitted(
+        "alloc",
+        _alloc_kernel,
+        (("law", fit.law), ("fl", fl), ("closed", closed), ("lo", lo), ("hi", hi)),
+    )
     u, v, ll, bnd, resid = fn(_theta(fit), jax.numpy.asarray(logC))
     u, v, ll, bnd, resid = (np.asarray(a) for a in (u, v, ll, bnd, resid))
     if not fl.multiplicative:
@@ -369,7 +410,8 @@ def _allocate(fit, logC: np.ndarray, fl: _Flops, closed: bool, tpp_bracket) -> d
         if bad.any():
             raise ValueError(
                 "flops: could not solve flops(N, D) = C for D (Newton in log D did not converge);"
-                " the FLOP model must be smooth and strictly increasing in D")
+                " the FLOP model must be smooth and strictly increasing in D"
+            )
     return {"logN": u, "logD": v, "logL": ll, "boundary": bnd.astype(bool)}
 
 
@@ -429,9 +471,16 @@ class AllocationResult:
         return self.table[self.table["quantity"] == name].set_index("C")
 
 
-def compute_optimal(fit, compute, *, flops=None, quantiles=(0.05, 0.5, 0.95),
-                    method: str = "auto", tpp_bracket=TPP_BRACKET,
-                    warn: bool = True) -> AllocationResult:
+def compute_optimal(
+    fit,
+    compute,
+    *,
+    flops=None,
+    quantiles=(0.05, 0.5, 0.95),
+    method: str = "auto",
+    tpp_bracket=TPP_BRACKET,
+    warn: bool = True,
+) -> AllocationResult:
     """Posterior of the compute-optimal allocation at training budget(s) ``compute`` (FLOPs).
 
     Parameters
@@ -470,13 +519,23 @@ def compute_optimal(fit, compute, *, flops=None, quantiles=(0.05, 0.5, 0.95),
             f"{law.name}: for {int((frac > 0).sum())} of {C.size} budgets some posterior draws "
             f"have no interior compute-optimum within tokens/param {tpp[0]:g}..{tpp[1]:g} "
             f"(up to {frac[worst]:.0%} of draws at C={C[worst]:.3g}); those draws are NaN and "
-            "excluded from the table (see its 'boundary' column)", AllocationWarning, stacklevel=2)
+            "excluded from the table (see its 'boundary' column)",
+            AllocationWarning,
+            stacklevel=2,
+        )
     table = _stat_table(draws, {"C": C}, qs, extra={"boundary": frac})
     exd = _exponent_draws(fit)
     return AllocationResult(
-        law=law.name, method="closed_form" if closed else "numeric", flops=fl.describe(),
-        compute=C, table=table, draws=draws,
-        exponents=_summary_rows(exd, qs) if exd else None, exponent_draws=exd, boundary=frac)
+        law=law.name,
+        method="closed_form" if closed else "numeric",
+        flops=fl.describe(),
+        compute=C,
+        table=table,
+        draws=draws,
+        exponents=_summary_rows(exd, qs) if exd else None,
+        exponent_draws=exd,
+        boundary=frac,
+    )
 
 
 # ---------------------------------------------------------------------------- target loss
@@ -493,8 +552,9 @@ def _compute_for_loss_one(theta, log_ell, *, law, fl, closed, log_tpp_lo, log_tp
         return jnp.where(red > 0, x + math.log(fl.k), jnp.inf)
 
     def loss_at(logC):
-        return _numeric_alloc_one(theta, logC, law=law, fl=fl, log_tpp_lo=log_tpp_lo,
-                                  log_tpp_hi=log_tpp_hi)[2]
+        return _numeric_alloc_one(
+            theta, logC, law=law, fl=fl, log_tpp_lo=log_tpp_lo, log_tpp_hi=log_tpp_hi
+        )[2]
 
     lo, hi = _LOGC_SEARCH
     x = _bisect_first(lambda c: loss_at(c) <= log_ell, lo, hi)
@@ -507,12 +567,14 @@ def _compute_for_loss(fit, log_ell: np.ndarray, fl: _Flops, closed: bool, tpp) -
     lo, hi = (math.log(t) for t in tpp)
 
     def kernel(theta, log_ell, law, fl, closed, lo, hi):
-        fn = partial(_compute_for_loss_one, law=law, fl=fl, closed=closed, log_tpp_lo=lo,
-                     log_tpp_hi=hi)
+        fn = partial(
+            _compute_for_loss_one, law=law, fl=fl, closed=closed, log_tpp_lo=lo, log_tpp_hi=hi
+        )
         return _grid(fn, theta, log_ell)
 
-    fn = _jitted("c4l", kernel, (("law", fit.law), ("fl", fl), ("closed", closed), ("lo", lo),
-                                 ("hi", hi)))
+    fn = _jitted(
+        "c4l", kernel, (("law", fit.law), ("fl", fl), ("closed", closed), ("lo", lo), ("hi", hi))
+    )
     return np.asarray(fn(_theta(fit), jax.numpy.asarray(log_ell)))
 
 
@@ -545,8 +607,16 @@ class TargetLossResult:
     draws: dict[str, np.ndarray]
 
 
-def target_loss(fit, loss, *, prob: float = 0.5, flops=None, quantiles=(0.05, 0.5, 0.95),
-                method: str = "auto", tpp_bracket=TPP_BRACKET) -> TargetLossResult:
+def target_loss(
+    fit,
+    loss,
+    *,
+    prob: float = 0.5,
+    flops=None,
+    quantiles=(0.05, 0.5, 0.95),
+    method: str = "auto",
+    tpp_bracket=TPP_BRACKET,
+) -> TargetLossResult:
     """Minimum compute (and its allocation) reaching ``loss`` with posterior probability ``prob``.
 
     Under each draw the optimal loss ``L_opt(C)`` decreases with C, so the per-draw required
@@ -573,26 +643,41 @@ def target_loss(fit, loss, *, prob: float = 0.5, flops=None, quantiles=(0.05, 0.
             raise ValueError(
                 f"loss {ell[i]:g} is not reached with probability {p:g} within "
                 f"{COMPUTE_RANGE[1]:.0e} FLOPs under the {law.name} posterior (probability "
-                f"{reach:.3f}); lower prob or raise the target loss")
+                f"{reach:.3f}); lower prob or raise the target loss"
+            )
         if c < COMPUTE_RANGE[0]:
             raise ValueError(
                 f"loss {ell[i]:g} is reached below {COMPUTE_RANGE[0]:.0e} FLOPs: outside the "
-                "supported compute range; lower the target loss")
+                "supported compute range; lower the target loss"
+            )
     r = _allocate(fit, np.log(cstar), fl, closed, tpp)
     bnd = r["boundary"]
     N = np.where(bnd, np.nan, np.exp(r["logN"]))
     D = np.where(bnd, np.nan, np.exp(r["logD"]))
-    draws = {"C_required": Cs, "N_opt": N, "D_opt": D, "tokens_per_param": D / N,
-             "loss_opt": np.where(bnd, np.nan, np.exp(r["logL"]))}
+    draws = {
+        "C_required": Cs,
+        "N_opt": N,
+        "D_opt": D,
+        "tokens_per_param": D / N,
+        "loss_opt": np.where(bnd, np.nan, np.exp(r["logL"])),
+    }
     reached = np.mean(Cs <= cstar[None, :], axis=0)
     Nm, Dm = np.nanmedian(N, axis=0), np.nanmedian(D, axis=0)
     jax = _jax()
     th = _theta(fit)
-    lf = np.asarray(law.log_loss({k: v[:, None] for k, v in th.items()},
-                                 {"N": jax.numpy.asarray(Nm)[None], "D": jax.numpy.asarray(Dm)[None]}))
+    lf = np.asarray(
+        law.log_loss(
+            {k: v[:, None] for k, v in th.items()},
+            {"N": jax.numpy.asarray(Nm)[None], "D": jax.numpy.asarray(Dm)[None]},
+        )
+    )
     fixed = np.mean(lf <= np.log(ell)[None, :], axis=0)
-    table = _stat_table(draws, {"loss": ell}, qs,
-                        extra={"compute": cstar, "prob_reached": reached, "prob_fixed": fixed})
+    table = _stat_table(
+        draws,
+        {"loss": ell},
+        qs,
+        extra={"compute": cstar, "prob_reached": reached, "prob_fixed": fixed},
+    )
     return TargetLossResult(loss=ell, prob=p, compute=cstar, table=table, draws=draws)
 
 
@@ -617,11 +702,19 @@ def _broadcast(**arrays):
     except ValueError:
         shapes = ", ".join(f"{k} {np.shape(v)}" for k, v in arrays.items())
         raise ValueError(f"input shapes do not broadcast: {shapes}") from None
-    return {k: np.asarray(v, dtype=float).reshape(-1) for k, v in zip(arrays, out)}
+    return {k: np.asarray(v, dtype=float).reshape(-1) for k, v in zip(arrays, out, strict=True)}
 
 
-def compute_waste(fit, N, D, *, flops=None, quantiles=(0.05, 0.5, 0.95), method: str = "auto",
-                  tpp_bracket=TPP_BRACKET) -> WasteResult:
+def compute_waste(
+    fit,
+    N,
+    D,
+    *,
+    flops=None,
+    quantiles=(0.05, 0.5, 0.95),
+    method: str = "auto",
+    tpp_bracket=TPP_BRACKET,
+) -> WasteResult:
     """For proposed (N, D) (broadcast arrays): compute-optimal budget C_eq reaching the same loss
     and the wasted fraction ``1 - C_eq / C(N, D)`` per draw (methods.md "deadweight compute")."""
     law = fit.law
@@ -640,14 +733,21 @@ def compute_waste(fit, N, D, *, flops=None, quantiles=(0.05, 0.5, 0.95), method:
     if not np.all(np.isfinite(C) & (C > 0)):
         raise ValueError(f"flops(N, D) must be positive and finite, got {C}")
     th = _theta(fit)
-    logL = np.asarray(law.log_loss({k: v[:, None] for k, v in th.items()},
-                                   {"N": jnp.asarray(N)[None], "D": jnp.asarray(D)[None]}))
+    logL = np.asarray(
+        law.log_loss(
+            {k: v[:, None] for k, v in th.items()},
+            {"N": jnp.asarray(N)[None], "D": jnp.asarray(D)[None]},
+        )
+    )
     logCeq = _c4l_diag(fit, logL, fl, closed, tpp)
     Ceq = np.minimum(np.exp(logCeq), C[None, :])  # the optimum can only be cheaper (roundoff)
     if np.any(np.log(C) > _LOGC_SEARCH[1]) or np.any(np.log(C) < _LOGC_SEARCH[0]):
         raise ValueError(f"C = flops(N, D) must lie in [1e4, 1e44] FLOPs, got {C}")
-    r = _allocate(fit, np.log(np.clip(C, *COMPUTE_RANGE)), fl, closed, tpp) if np.all(
-        (C >= COMPUTE_RANGE[0]) & (C <= COMPUTE_RANGE[1])) else None
+    r = (
+        _allocate(fit, np.log(np.clip(C, *COMPUTE_RANGE)), fl, closed, tpp)
+        if np.all((C >= COMPUTE_RANGE[0]) & (C <= COMPUTE_RANGE[1]))
+        else None
+    )
     draws = {"loss": np.exp(logL), "C_eq": Ceq, "waste_fraction": 1.0 - Ceq / C[None, :]}
     if r is not None:
         bnd = r["boundary"]
@@ -663,13 +763,17 @@ def _c4l_diag(fit, logL: np.ndarray, fl: _Flops, closed: bool, tpp) -> np.ndarra
     lo, hi = (math.log(t) for t in tpp)
 
     def kernel(theta, log_ell, law, fl, closed, lo, hi):
-        fn = partial(_compute_for_loss_one, law=law, fl=fl, closed=closed, log_tpp_lo=lo,
-                     log_tpp_hi=hi)
+        fn = partial(
+            _compute_for_loss_one, law=law, fl=fl, closed=closed, log_tpp_lo=lo, log_tpp_hi=hi
+        )
         over_points = jax.vmap(fn, in_axes=(None, 0))
         return jax.vmap(over_points, in_axes=(0, 0))(theta, log_ell)
 
-    fn = _jitted("c4l_diag", kernel, (("law", fit.law), ("fl", fl), ("closed", closed),
-                                      ("lo", lo), ("hi", hi)))
+    fn = _jitted(
+        "c4l_diag",
+        kernel,
+        (("law", fit.law), ("fl", fl), ("closed", closed), ("lo", lo), ("hi", hi)),
+    )
     return np.asarray(fn(_theta(fit), jax.numpy.asarray(logL)))
 
 
@@ -685,12 +789,16 @@ def _inference_one(theta, log_ell, logN_hi, d_inf, *, law, fl):
     def logD_for(u):  # tokens needed by a model of size e^u to reach ell
         return _bisect_first(
             lambda v: law.log_loss(theta, {"N": jnp.exp(u), "D": jnp.exp(v)}) <= log_ell,
-            0.0, _LOGD_MAX)
+            0.0,
+            _LOGD_MAX,
+        )
 
     # smallest model that can reach ell with unlimited data
     u_min = _bisect_first(
         lambda u: law.log_loss(theta, {"N": jnp.exp(u), "D": jnp.exp(_LOGD_MAX)}) <= log_ell,
-        logN_hi - 60.0, logN_hi)
+        logN_hi - 60.0,
+        logN_hi,
+    )
 
     def train(u, v):
         if fl.multiplicative:
@@ -730,9 +838,17 @@ class InferenceOptimalResult:
     draws: dict[str, np.ndarray]
 
 
-def inference_optimal(fit, compute=None, *, loss=None, inference_tokens, flops=None,
-                      quantiles=(0.05, 0.5, 0.95), method: str = "auto",
-                      tpp_bracket=TPP_BRACKET) -> InferenceOptimalResult:
+def inference_optimal(
+    fit,
+    compute=None,
+    *,
+    loss=None,
+    inference_tokens,
+    flops=None,
+    quantiles=(0.05, 0.5, 0.95),
+    method: str = "auto",
+    tpp_bracket=TPP_BRACKET,
+) -> InferenceOptimalResult:
     """Minimize ``C_train(N, D_train) + 2 N D_inf`` subject to reaching a loss, per draw.
 
     Give exactly one of ``compute`` (each draw then targets the loss of its own Chinchilla-optimal
@@ -750,11 +866,15 @@ def inference_optimal(fit, compute=None, *, loss=None, inference_tokens, flops=N
     try:
         dinf = np.atleast_1d(np.asarray(inference_tokens, dtype=float)).reshape(-1)
     except (TypeError, ValueError):
-        raise ValueError(f"inference_tokens must be numbers >= 0, got {inference_tokens!r}") from None
+        raise ValueError(
+            f"inference_tokens must be numbers >= 0, got {inference_tokens!r}"
+        ) from None
     bad = ~np.isfinite(dinf) | (dinf < 0)
     if dinf.size == 0 or bad.any():
-        raise ValueError(f"inference_tokens must be finite and >= 0, got "
-                         f"{dinf[bad][0] if bad.any() else inference_tokens!r}")
+        raise ValueError(
+            f"inference_tokens must be finite and >= 0, got "
+            f"{dinf[bad][0] if bad.any() else inference_tokens!r}"
+        )
     if compute is not None:
         C = _as_array("compute", compute, lo=COMPUTE_RANGE[0], hi=COMPUTE_RANGE[1], unit=" FLOPs")
         b = _broadcast(C=C, inference_tokens=dinf)
@@ -783,20 +903,33 @@ def inference_optimal(fit, compute=None, *, loss=None, inference_tokens, flops=N
         logC_ref = safe
     jax = _jax()
     fn = _jitted("inf", _inference_kernel, (("law", fit.law), ("fl", fl)))
-    u, v, lt = (np.asarray(a) for a in fn(_theta(fit), jax.numpy.asarray(np.ascontiguousarray(log_ell)),
-                                            jax.numpy.asarray(np.ascontiguousarray(logN_hi)),
-                                            jax.numpy.asarray(dinf)))
+    u, v, lt = (
+        np.asarray(a)
+        for a in fn(
+            _theta(fit),
+            jax.numpy.asarray(np.ascontiguousarray(log_ell)),
+            jax.numpy.asarray(np.ascontiguousarray(logN_hi)),
+            jax.numpy.asarray(dinf),
+        )
+    )
     Nn, Dn = np.exp(u), np.exp(v)
     train = fl.k * Nn * Dn if fl.multiplicative else np.exp(lt) - 2 * Nn * dinf[None]
     inf_fl = 2.0 * Nn * dinf[None]
     Nc = np.exp(logN_hi)
     total_c = np.exp(logC_ref) + 2.0 * Nc * dinf[None]
     total = np.exp(lt)
-    draws = {"N": Nn, "D_train": Dn, "tokens_per_param": Dn / Nn, "train_flops": train,
-             "inference_flops": inf_fl, "total_flops": total, "N_chinchilla": Nc,
-             "D_chinchilla": np.exp(logC_ref) / (fl.k * Nc) if fl.multiplicative else np.nan * Nc,
-             "total_flops_chinchilla": total_c,
-             "savings_fraction": np.minimum(1.0 - total / total_c, 1.0)}
+    draws = {
+        "N": Nn,
+        "D_train": Dn,
+        "tokens_per_param": Dn / Nn,
+        "train_flops": train,
+        "inference_flops": inf_fl,
+        "total_flops": total,
+        "N_chinchilla": Nc,
+        "D_chinchilla": np.exp(logC_ref) / (fl.k * Nc) if fl.multiplicative else np.nan * Nc,
+        "total_flops_chinchilla": total_c,
+        "savings_fraction": np.minimum(1.0 - total / total_c, 1.0),
+    }
     if bnd.any():
         draws = {k: np.where(bnd, np.nan, v) for k, v in draws.items()}
     table = _stat_table(draws, {"C": C_col, "loss": ell_col, "inference_tokens": dinf}, qs)
@@ -815,7 +948,10 @@ def _allocate_diag(fit, logC: np.ndarray, fl: _Flops, closed: bool, tpp) -> dict
             fn = partial(_numeric_alloc_one, law=law, fl=fl, log_tpp_lo=lo, log_tpp_hi=hi)
         return jax.vmap(jax.vmap(fn, in_axes=(None, 0)), in_axes=(0, 0))(theta, logC)
 
-    fn = _jitted("alloc_diag", kernel, (("law", fit.law), ("fl", fl), ("closed", closed),
-                                        ("lo", lo), ("hi", hi)))
+    fn = _jitted(
+        "alloc_diag",
+        kernel,
+        (("law", fit.law), ("fl", fl), ("closed", closed), ("lo", lo), ("hi", hi)),
+    )
     u, v, ll, bnd, _ = (np.asarray(a) for a in fn(_theta(fit), jax.numpy.asarray(logC)))
     return {"logN": u, "logD": v, "logL": ll, "boundary": bnd.astype(bool)}

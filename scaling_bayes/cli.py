@@ -35,7 +35,7 @@ def _enable_cache() -> None:
     except OSError:
         return
     jax.config.update("jax_compilation_cache_dir", str(path))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
 
 
 def _kv(text: str, what: str) -> tuple[str, str]:

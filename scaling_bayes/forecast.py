@@ -55,25 +55,42 @@ def _inputs(fit, N, D, C, compute_optimal: bool) -> dict[str, np.ndarray]:
         extra = [k for k in given if k != "C"]
         if extra:
             raise ValueError(
-                f"compute_optimal=True chooses N and D from C; do not also pass {', '.join(extra)}")
+                f"compute_optimal=True chooses N and D from C; do not also pass {', '.join(extra)}"
+            )
         from scaling_bayes.allocation import COMPUTE_RANGE
 
-        return {"C": _as_array("C", np.ravel(np.asarray(C, dtype=float)) if np.ndim(C) else C,
-                               lo=COMPUTE_RANGE[0], hi=COMPUTE_RANGE[1], unit=" FLOPs")}
+        return {
+            "C": _as_array(
+                "C",
+                np.ravel(np.asarray(C, dtype=float)) if np.ndim(C) else C,
+                lo=COMPUTE_RANGE[0],
+                hi=COMPUTE_RANGE[1],
+                unit=" FLOPs",
+            )
+        }
     missing = [k for k in law.inputs if k not in given]
     if missing:
-        hint = (" (or pass C with compute_optimal=True to predict on the compute-optimal "
-                "frontier)" if set(law.inputs) == {"N", "D"} and "C" in given else "")
-        raise ValueError(f"law {law.name!r} needs inputs {', '.join(law.inputs)}; missing "
-                         f"{', '.join(missing)}{hint}")
+        hint = (
+            " (or pass C with compute_optimal=True to predict on the compute-optimal frontier)"
+            if set(law.inputs) == {"N", "D"} and "C" in given
+            else ""
+        )
+        raise ValueError(
+            f"law {law.name!r} needs inputs {', '.join(law.inputs)}; missing "
+            f"{', '.join(missing)}{hint}"
+        )
     unused = [k for k in given if k not in law.inputs]
     if unused:
-        raise ValueError(f"law {law.name!r} does not use {', '.join(unused)}; it takes "
-                         f"{', '.join(law.inputs)}")
+        raise ValueError(
+            f"law {law.name!r} does not use {', '.join(unused)}; it takes {', '.join(law.inputs)}"
+        )
     arrs = {}
     for k, v in given.items():
-        a = np.asarray(v, dtype=float) if not isinstance(v, (list, tuple)) else np.asarray(
-            v, dtype=float)
+        a = (
+            np.asarray(v, dtype=float)
+            if not isinstance(v, (list, tuple))
+            else np.asarray(v, dtype=float)
+        )
         _as_array(k, a.reshape(-1) if a.ndim else a)  # validation only
         arrs[k] = a
     try:
@@ -81,12 +98,22 @@ def _inputs(fit, N, D, C, compute_optimal: bool) -> dict[str, np.ndarray]:
     except ValueError:
         shapes = ", ".join(f"{k} {np.shape(v)}" for k, v in arrs.items())
         raise ValueError(f"input shapes do not broadcast: {shapes}") from None
-    return {k: np.asarray(v, dtype=float).reshape(-1) for k, v in zip(arrs, b)}
+    return {k: np.asarray(v, dtype=float).reshape(-1) for k, v in zip(arrs, b, strict=True)}
 
 
-def predict(fit, N=None, D=None, C=None, *, compute_optimal: bool = False,
-            quantiles=(0.05, 0.5, 0.95), seed: int = 0, n_noise: int = 4, flops=None,
-            tpp_bracket=TPP_BRACKET) -> pd.DataFrame:
+def predict(
+    fit,
+    N=None,
+    D=None,
+    C=None,
+    *,
+    compute_optimal: bool = False,
+    quantiles=(0.05, 0.5, 0.95),
+    seed: int = 0,
+    n_noise: int = 4,
+    flops=None,
+    tpp_bracket=TPP_BRACKET,
+) -> pd.DataFrame:
     """Posterior and posterior-predictive loss at many points.
 
     Parameters
@@ -96,7 +123,8 @@ def predict(fit, N=None, D=None, C=None, *, compute_optimal: bool = False,
     N, D, C
         Inputs the law needs (numbers or arrays broadcast against each other). With
         ``compute_optimal=True`` give only ``C``: each draw is evaluated at its own
-        compute-optimal (N, D) for that budget (see :func:`scaling_bayes.allocation.compute_optimal`;
+        compute-optimal (N, D) for that budget (see
+        :func:`scaling_bayes.allocation.compute_optimal`;
         ``flops`` and ``tpp_bracket`` are passed on).
     quantiles
         Quantiles of both intervals (columns ``mean_q5`` ... and ``pred_q5`` ...).
@@ -139,8 +167,8 @@ def predict(fit, N=None, D=None, C=None, *, compute_optimal: bool = False,
         mu = np.empty((sigma.size, P))
         thb = {k: v[:, None] for k, v in th.items()}
         for s in range(0, P, _CHUNK):
-            chunk = {k: jnp.asarray(v[s:s + _CHUNK])[None, :] for k, v in pts.items()}
-            mu[:, s:s + _CHUNK] = np.asarray(law.log_loss(thb, chunk))
+            chunk = {k: jnp.asarray(v[s : s + _CHUNK])[None, :] for k, v in pts.items()}
+            mu[:, s : s + _CHUNK] = np.asarray(law.log_loss(thb, chunk))
     # predictive draws from the fit's likelihood on log-loss, in chunks of points (memory)
     S, P = mu.shape
     rng = np.random.default_rng(int(seed))
@@ -149,9 +177,10 @@ def predict(fit, N=None, D=None, C=None, *, compute_optimal: bool = False,
     mq, pq = np.empty((nq, P)), np.empty((nq, P))
     mean, sd = np.empty(P), np.empty(P)
     for s0 in range(0, P, step):
-        m = mu[:, s0:s0 + step]
-        eps = _standard_noise(rng, (n_noise, S, m.shape[1]), fit.config.likelihood,
-                              float(fit.config.nu))
+        m = mu[:, s0 : s0 + step]
+        eps = _standard_noise(
+            rng, (n_noise, S, m.shape[1]), fit.config.likelihood, float(fit.config.nu)
+        )
         y = m[None] + sigma[None, :, None] * eps  # (n_noise, S, p)
         mean_loss = np.exp(m)
         pred_loss = np.exp(y).reshape(-1, m.shape[1])
@@ -161,10 +190,10 @@ def predict(fit, N=None, D=None, C=None, *, compute_optimal: bool = False,
         else:
             qf = np.quantile
         with np.errstate(all="ignore"):
-            mean[s0:s0 + step] = np.nanmean(mean_loss, axis=0)
-            sd[s0:s0 + step] = np.nanstd(mean_loss, axis=0, ddof=1)
-            mq[:, s0:s0 + step] = qf(mean_loss, qs, axis=0)
-            pq[:, s0:s0 + step] = qf(pred_loss, qs, axis=0)
+            mean[s0 : s0 + step] = np.nanmean(mean_loss, axis=0)
+            sd[s0 : s0 + step] = np.nanstd(mean_loss, axis=0, ddof=1)
+            mq[:, s0 : s0 + step] = qf(mean_loss, qs, axis=0)
+            pq[:, s0 : s0 + step] = qf(pred_loss, qs, axis=0)
     cols["mean"] = mean
     cols["mean_sd"] = sd
     for j, q in enumerate(qs):

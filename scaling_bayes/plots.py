@@ -12,10 +12,16 @@ from pathlib import Path
 import numpy as np
 
 #: Okabe–Ito colour-blind-safe palette (yellow last: it is hard to see on white).
-OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
-             "#F0E442"]
-_STYLE = {"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 8,
-          "xtick.labelsize": 9, "ytick.labelsize": 9, "font.family": "DejaVu Sans"}
+OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
+_STYLE = {
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "legend.fontsize": 8,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "font.family": "DejaVu Sans",
+}
 FRONTIER_RANGE = (1e18, 1e26)
 CHINCHILLA_POINT = (5.76e23, 70e9)  # (C FLOPs, N params) of Chinchilla
 
@@ -45,8 +51,13 @@ def _mean_loss(fit, inputs: dict[str, np.ndarray]) -> np.ndarray:
 
     jnp = _jax().numpy
     th = {k: jnp.asarray(v)[:, None] for k, v in fit.textbook_draws().items()}
-    return np.exp(np.asarray(fit.law.log_loss(
-        th, {k: jnp.asarray(np.asarray(v, float))[None, :] for k, v in inputs.items()})))
+    return np.exp(
+        np.asarray(
+            fit.law.log_loss(
+                th, {k: jnp.asarray(np.asarray(v, float))[None, :] for k, v in inputs.items()}
+            )
+        )
+    )
 
 
 def _band(ax, x, draws, color, label=None, level=0.9, lw=1.6, alpha=0.25):
@@ -80,26 +91,43 @@ def plot_data_fit(fit, ax=None, n_curves: int = 5):
         ax.scatter(x, data.loss, s=14, color="0.35", alpha=0.7, label="observed", zorder=3)
         grid = np.geomspace(x.min() / 2, x.max() * 2, 200)
         _band(ax, grid, _mean_loss(fit, {v: grid}), OKABE_ITO[0], _law_label(fit))
-        names = {"N": "model size N (parameters)", "D": "training tokens D",
-                 "C": "training compute C (FLOPs)"}
+        names = {
+            "N": "model size N (parameters)",
+            "D": "training tokens D",
+            "C": "training compute C (FLOPs)",
+        }
         ax.set_xlabel(names[v])
     else:
         N, D = data.get("N"), data.get("D")
         norm = mcolors.LogNorm(D.min(), D.max())
         cmap = plt.get_cmap("cividis")
-        sc = ax.scatter(N, data.loss, c=D, cmap=cmap, norm=norm, s=14, alpha=0.85,
-                        edgecolors="none", zorder=3)
+        sc = ax.scatter(
+            N, data.loss, c=D, cmap=cmap, norm=norm, s=14, alpha=0.85, edgecolors="none", zorder=3
+        )
         cb = fig.colorbar(sc, ax=ax)
         cb.set_label("training tokens D")
         grid = np.geomspace(N.min() / 1.5, N.max() * 1.5, 150)
         levels = np.geomspace(np.quantile(D, 0.05), np.quantile(D, 0.95), n_curves)
         for d in levels:
             col = cmap(norm(d))
-            _band(ax, grid, _mean_loss(fit, {"N": grid, "D": np.full_like(grid, d)}), col,
-                  None, lw=1.4, alpha=0.2)
-            ax.annotate(f"D={_fmt_sci(d)}", (grid[-1], np.median(_mean_loss(
-                fit, {"N": grid[-1:], "D": np.array([d])}))), fontsize=7, color=col,
-                xytext=(3, 0), textcoords="offset points", va="center")
+            _band(
+                ax,
+                grid,
+                _mean_loss(fit, {"N": grid, "D": np.full_like(grid, d)}),
+                col,
+                None,
+                lw=1.4,
+                alpha=0.2,
+            )
+            ax.annotate(
+                f"D={_fmt_sci(d)}",
+                (grid[-1], np.median(_mean_loss(fit, {"N": grid[-1:], "D": np.array([d])}))),
+                fontsize=7,
+                color=col,
+                xytext=(3, 0),
+                textcoords="offset points",
+                va="center",
+            )
         ax.plot([], [], color="0.3", lw=1.4, label=f"{law.name} law at fixed D, 90% band")
         ax.scatter([], [], color="0.5", s=14, label="observed runs")
         ax.set_xlabel("model size N (parameters)")
@@ -161,14 +189,30 @@ def plot_isoflop(fit, ax=None):
         col = cmap(norm(c) * 0.9)
         n = N[m]
         grid = np.geomspace(n.min() / 1.3, n.max() * 1.3, 120)
-        _band(ax, grid, _mean_loss(fit, {"N": grid, "D": c / (6 * grid)}), col, None, lw=1.3,
-              alpha=0.2)
-        ax.scatter(n, data.loss[m], color=col, s=16, edgecolors="white", linewidths=0.4,
-                   zorder=3)
+        _band(
+            ax,
+            grid,
+            _mean_loss(fit, {"N": grid, "D": c / (6 * grid)}),
+            col,
+            None,
+            lw=1.3,
+            alpha=0.2,
+        )
+        ax.scatter(n, data.loss[m], color=col, s=16, edgecolors="white", linewidths=0.4, zorder=3)
         nq = np.nanquantile(Nd[:, i], [0.05, 0.5, 0.95])
         lq = np.nanmedian(Ld[:, i])
-        ax.errorbar([nq[1]], [lq], xerr=[[nq[1] - nq[0]], [nq[2] - nq[1]]], fmt="D", ms=5,
-                    color=col, mec="black", mew=0.6, capsize=2, zorder=4)
+        ax.errorbar(
+            [nq[1]],
+            [lq],
+            xerr=[[nq[1] - nq[0]], [nq[2] - nq[1]]],
+            fmt="D",
+            ms=5,
+            color=col,
+            mec="black",
+            mew=0.6,
+            capsize=2,
+            zorder=4,
+        )
     sm = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
     cb = fig.colorbar(sm, ax=ax)
     cb.set_label("compute budget C (FLOPs)")
@@ -200,23 +244,46 @@ def plot_frontier(fit, axes=None, compute_range=FRONTIER_RANGE):
     C = np.geomspace(*compute_range, 60)
     res = compute_optimal(fit, C, warn=False)
     c0, n0 = CHINCHILLA_POINT
-    ref_N = {"Hoffmann et al. 2022 (N ∝ C$^{0.5}$, through Chinchilla)": n0 * (C / c0) ** 0.5,
-             "Kaplan et al. 2020 (N ∝ C$^{0.73}$)": 1.3e9 * (C / 8.64e19) ** 0.73}
+    ref_N = {
+        "Hoffmann et al. 2022 (N ∝ C$^{0.5}$, through Chinchilla)": n0 * (C / c0) ** 0.5,
+        "Kaplan et al. 2020 (N ∝ C$^{0.73}$)": 1.3e9 * (C / 8.64e19) ** 0.73,
+    }
     styles = [dict(color=OKABE_ITO[1], ls="--"), dict(color=OKABE_ITO[3], ls=":")]
     data_C = 6 * fit.data.get("N") * fit.data.get("D")
-    for ax, q, lab in ((axes[0], "N_opt", "compute-optimal model size N (parameters)"),
-                       (axes[1], "D_opt", "compute-optimal training tokens D")):
+    for ax, q, lab in (
+        (axes[0], "N_opt", "compute-optimal model size N (parameters)"),
+        (axes[1], "D_opt", "compute-optimal training tokens D"),
+    ):
         x = res.draws[q]
-        _band(ax, C, x, OKABE_ITO[0], f"{fit.law.name} posterior median, 50%/90% bands",
-              level=0.9, alpha=0.18)
+        _band(
+            ax,
+            C,
+            x,
+            OKABE_ITO[0],
+            f"{fit.law.name} posterior median, 50%/90% bands",
+            level=0.9,
+            alpha=0.18,
+        )
         lo, hi = np.nanquantile(x, [0.25, 0.75], axis=0)
         ax.fill_between(C, lo, hi, color=OKABE_ITO[0], alpha=0.3, lw=0)
-        for (name, refN), st in zip(ref_N.items(), styles):
+        for (name, refN), st in zip(ref_N.items(), styles, strict=False):
             ax.plot(C, refN if q == "N_opt" else C / (6 * refN), lw=1.4, label=name, **st)
-        ax.plot([c0], [n0 if q == "N_opt" else c0 / (6 * n0)], "*", color="black", ms=10,
-                label="Chinchilla (70B, 1.4T tokens)")
-        ax.axvspan(data_C.min(), data_C.max(), color="0.85", alpha=0.5, lw=0,
-                   label="compute range of the data")
+        ax.plot(
+            [c0],
+            [n0 if q == "N_opt" else c0 / (6 * n0)],
+            "*",
+            color="black",
+            ms=10,
+            label="Chinchilla (70B, 1.4T tokens)",
+        )
+        ax.axvspan(
+            data_C.min(),
+            data_C.max(),
+            color="0.85",
+            alpha=0.5,
+            lw=0,
+            label="compute range of the data",
+        )
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("training compute C (FLOPs)")
@@ -241,10 +308,18 @@ def plot_forecast(fit, ax=None, compute_range=FRONTIER_RANGE):
         ax.fill_between(C, lo, hi, color=col, alpha=alpha, lw=0, label=f"{level:.0%} credible")
     ax.plot(C, np.nanmedian(L, axis=0), color=col, lw=1.6, label="posterior median")
     data_C = 6 * fit.data.get("N") * fit.data.get("D")
-    ax.scatter(data_C, fit.data.loss, s=8, color="0.55", alpha=0.6, label="observed runs "
-               "(any allocation)", zorder=1)
-    ax.axvline(CHINCHILLA_POINT[0], color=OKABE_ITO[1], ls="--", lw=1,
-               label="Chinchilla budget (5.76e23)")
+    ax.scatter(
+        data_C,
+        fit.data.loss,
+        s=8,
+        color="0.55",
+        alpha=0.6,
+        label="observed runs (any allocation)",
+        zorder=1,
+    )
+    ax.axvline(
+        CHINCHILLA_POINT[0], color=OKABE_ITO[1], ls="--", lw=1, label="Chinchilla budget (5.76e23)"
+    )
     ax.set_xscale("log")
     ax.set_yscale("log")
     _plain_log_y(ax)
@@ -285,8 +360,15 @@ def plot_exponents(fit, fig=None):
     ax.set_xlabel(f"{a} ({desc.get(a, '')})".replace(" ()", ""))
     ax.set_ylabel(f"{b} ({desc.get(b, '')})".replace(" ()", ""))
     r = np.corrcoef(x, y)[0, 1]
-    ax.text(0.03, 0.97, f"corr = {r:.2f}\n{x.size} draws", transform=ax.transAxes, va="top",
-            fontsize=8, bbox=dict(facecolor="white", edgecolor="none", alpha=0.8))
+    ax.text(
+        0.03,
+        0.97,
+        f"corr = {r:.2f}\n{x.size} draws",
+        transform=ax.transAxes,
+        va="top",
+        fontsize=8,
+        bbox=dict(facecolor="white", edgecolor="none", alpha=0.8),
+    )
     axx.hist(x, bins=40, color=OKABE_ITO[0], alpha=0.8)
     axy.hist(y, bins=40, color=OKABE_ITO[0], alpha=0.8, orientation="horizontal")
     for q in np.quantile(x, [0.05, 0.95]):
@@ -299,8 +381,7 @@ def plot_exponents(fit, fig=None):
         axx.spines[s].set_visible(False)
     for s in ("top", "right", "bottom"):
         axy.spines[s].set_visible(False)
-    axx.set_title(f"Posterior of the exponents ({fit.law.name}); dashed: 90% interval",
-                  fontsize=10)
+    axx.set_title(f"Posterior of the exponents ({fit.law.name}); dashed: 90% interval", fontsize=10)
     return fig
 
 
@@ -332,7 +413,9 @@ def save_all(fit, out_dir, formats=("png", "pdf"), dpi: int = 150) -> list[Path]
         try:
             for ext in formats:
                 path = out / f"{name}.{ext}"
-                atomic_write(path, lambda tmp, ext=ext: fig.savefig(tmp, format=ext, dpi=dpi))
+                atomic_write(
+                    path, lambda tmp, ext=ext, fig=fig: fig.savefig(tmp, format=ext, dpi=dpi)
+                )
                 written.append(path)
         finally:
             plt.close(fig)

@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
+from conftest import FAST, TRUTH, synthetic
 
 import scaling_bayes as sb
-from conftest import FAST, TRUTH, synthetic
 
 pytestmark = pytest.mark.slow
 

@@ -56,7 +56,7 @@ Bad inputs tried and what each produced (CLI: exit 2, one line `scaling-bayes: e
   --prior alpha=HalfNormal(-1)     -> "prior HalfNormal(scale=-1) for 'alpha' is invalid: ..."
   --prior alpha=Normal(1,1,1,1,1)  -> "too many positional arguments"
   --column N (no '=')         -> "--column must look like NAME=VALUE, got 'N'"
-  --column X=N                -> "columns: unknown key 'X'; map any of N, D, C, loss to column names"
+  --column X=N                -> "columns: unknown key 'X'; map any of N, D, C, loss to ..."
   --column N=nope             -> "columns: N='nope' is not a column of the data; columns are: ..."
   --column loss=epoch_excluded -> "column 'epoch_excluded' (final loss (nats/token)) holds booleans"
   --out <existing file>       -> "--out <path> exists and is not a directory"

@@ -85,8 +85,17 @@ def test_student_t_resists_an_outlier():
 
 def test_diagnostics_warn_loudly():
     # two warmup iterations and ten draws cannot converge: warnings must name parameters
-    with pytest.warns(UserWarning, match="(r_hat|ess_bulk|ess_tail) of"):
+    import warnings
+
+    from scaling_bayes.diagnostics import DiagnosticWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         sb.fit(synthetic("power_N"), law="power_N", seed=0, chains=4, warmup=2, draws=10)
+    msgs = [str(w.message) for w in caught if issubclass(w.category, DiagnosticWarning)]
+    assert any(m.startswith(("r_hat of", "ess_bulk of", "ess_tail of")) for m in msgs), msgs
+    named = ("N_c", "alpha_N", "l0", "sigma", "divergent", "tree depth")
+    assert all(any(k in m for k in named) for m in msgs), msgs
 
 
 @pytest.mark.parametrize("kw, match", [
