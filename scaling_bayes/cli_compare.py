@@ -7,9 +7,10 @@ Files are written atomically (:func:`scaling_bayes.results.atomic_write`).
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
+
+from scaling_bayes.cli_plan import _floats
 
 
 def _data(args):
@@ -163,16 +164,6 @@ def _cmd_backtest(args) -> int:
     return 0
 
 
-def _float(name: str):
-    def parse(s: str) -> float:
-        try:
-            return float(s)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name}: not a number: {s!r}") from None
-
-    return parse
-
-
 def _common(p, default_warmup: int, default_draws: int) -> None:
     p.add_argument("csv", nargs="?", help="CSV with columns N/params, D/tokens, loss")
     p.add_argument("--dataset", help="bundled data set (see `scaling-bayes datasets`)")
@@ -200,7 +191,7 @@ def register(subparsers) -> None:
                     "each law's compute-optimal allocation side by side. Writes "
                     "comparison.csv, allocations.csv and comparison.png.")
     _common(c, 1000, 1000)
-    c.add_argument("--budgets", nargs="+", type=_float("--budgets"), default=[5.76e23, 1e26],
+    c.add_argument("--budgets", nargs="+", type=_floats("--budgets"), default=[5.76e23, 1e26],
                    metavar="FLOPS", help="training budgets for the allocations")
     c.add_argument("--baselines", action="store_true",
                    help="add the classical Approach-3 Huber fit with bootstrap intervals")
@@ -213,9 +204,9 @@ def register(subparsers) -> None:
                     "coverage, CRPS, relative error), with the Approach-3 baseline. Writes "
                     "backtest.csv, backtest_predictions.csv and backtest.png.")
     _common(b, 500, 500)
-    b.add_argument("--holdout-above-compute", type=_float("--holdout-above-compute"),
+    b.add_argument("--holdout-above-compute", type=_floats("--holdout-above-compute"),
                    metavar="FLOPS", help="hold out runs with C above this (FLOPs)")
-    b.add_argument("--holdout-above-params", type=_float("--holdout-above-params"),
+    b.add_argument("--holdout-above-params", type=_floats("--holdout-above-params"),
                    metavar="N", help="hold out runs with N above this")
     b.add_argument("--no-baselines", action="store_true", help="skip the Approach-3 baseline")
     b.set_defaults(func=_cmd_backtest)

@@ -18,6 +18,7 @@ from scaling_bayes.allocation import (
     TPP_BRACKET,
     _allocate,
     _as_array,
+    _broadcast,
     _check_quantiles,
     _check_tpp,
     _jax,
@@ -86,19 +87,10 @@ def _inputs(fit, N, D, C, compute_optimal: bool) -> dict[str, np.ndarray]:
         )
     arrs = {}
     for k, v in given.items():
-        a = (
-            np.asarray(v, dtype=float)
-            if not isinstance(v, (list, tuple))
-            else np.asarray(v, dtype=float)
-        )
+        a = np.asarray(v, dtype=float)
         _as_array(k, a.reshape(-1) if a.ndim else a)  # validation only
         arrs[k] = a
-    try:
-        b = np.broadcast_arrays(*arrs.values())
-    except ValueError:
-        shapes = ", ".join(f"{k} {np.shape(v)}" for k, v in arrs.items())
-        raise ValueError(f"input shapes do not broadcast: {shapes}") from None
-    return {k: np.asarray(v, dtype=float).reshape(-1) for k, v in zip(arrs, b, strict=True)}
+    return _broadcast(**arrs)
 
 
 def predict(
