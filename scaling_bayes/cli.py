@@ -177,6 +177,36 @@ def _cmd_sbc(args) -> int:
     return 0 if result.passed else 1
 
 
+def _cmd_report(args) -> int:
+    import scaling_bayes as sb
+    from scaling_bayes.report import write_report
+
+    if (args.source is None) == (args.dataset is None):
+        raise UsageError("give either a FIT file / CSV path or --dataset NAME (not both)")
+    out = Path(args.out)
+    created = _make_out(out)
+    try:
+        if args.source is not None and Path(args.source).suffix == ".nc":
+            fit = sb.load_fit(args.source)
+        else:
+            sb.get_law(args.law)
+            _enable_cache()
+            data = (sb.load_dataset(args.dataset, drop_excluded=not args.keep_excluded)
+                    if args.dataset is not None else args.source)
+            fit = sb.fit(data, law=args.law, seed=args.seed, chains=args.chains,
+                         warmup=args.warmup, draws=args.draws, progress=not args.no_progress,
+                         warn=False)
+            fit.save(out / "fit.nc")
+        path = write_report(fit, out / "report.html", budgets=args.budgets, seed=args.seed)
+    except BaseException:
+        for d in created:
+            if d.is_dir() and not any(d.iterdir()):
+                d.rmdir()
+        raise
+    print(f"wrote: {path}")
+    return 0
+
+
 def _cmd_datasets(args) -> int:
     import scaling_bayes as sb
 
@@ -234,6 +264,21 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--thin", type=int, default=6)
     c.add_argument("--out", default="scaling_bayes_out/sbc")
     c.set_defaults(func=_cmd_sbc)
+
+    r = sub.add_parser("report", help="one self-contained HTML report of a fit (or of data)")
+    r.add_argument("source", nargs="?", help="a fit file (.nc) or a CSV to fit first")
+    r.add_argument("--dataset", help="bundled data set to fit first")
+    r.add_argument("--law", default="chinchilla")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--chains", type=int, default=4)
+    r.add_argument("--warmup", type=int, default=1000)
+    r.add_argument("--draws", type=int, default=1000)
+    r.add_argument("--keep-excluded", action="store_true")
+    r.add_argument("--budgets", type=float, nargs="+", default=[5.76e23, 1e24, 1e26],
+                   help="training budgets (FLOPs) for the allocation table")
+    r.add_argument("--out", default="scaling_bayes_out/report")
+    r.add_argument("--no-progress", action="store_true")
+    r.set_defaults(func=_cmd_report)
 
     sub.add_parser("datasets", help="list the bundled data sets").set_defaults(func=_cmd_datasets)
     sub.add_parser("laws", help="list the registered laws").set_defaults(func=_cmd_laws)

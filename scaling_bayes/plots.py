@@ -154,16 +154,18 @@ def _budgets(fit, max_budgets: int = 9):
     """(budget value per group, boolean masks) for the data's IsoFLOP groups."""
     data = fit.data
     N, D = data.get("N"), data.get("D")
+    C = data.C if data.C is not None else 6 * N * D
     if "C_isoflop_nominal" in data.extra.columns:
         nom = np.asarray(data.extra["C_isoflop_nominal"], dtype=float)
-    else:
-        C = data.C if data.C is not None else 6 * N * D
-        nom = 10 ** np.round(np.log10(C) * 4) / 4  # quarter-decade bins
+    else:  # runs within ~2% of one budget form an IsoFLOP group (log10 C rounded to 0.02)
+        nom = np.round(np.log10(C) * 50)
     vals, counts = np.unique(nom[np.isfinite(nom)], return_counts=True)
     keep = vals[counts >= 3]
     if keep.size > max_budgets:
         keep = keep[np.round(np.linspace(0, keep.size - 1, max_budgets)).astype(int)]
-    return [(c, nom == c) for c in keep]
+    if "C_isoflop_nominal" in data.extra.columns:
+        return [(c, nom == c) for c in keep]
+    return [(float(np.median(C[nom == k])), nom == k) for k in keep]
 
 
 def plot_isoflop(fit, ax=None):
@@ -386,27 +388,35 @@ def plot_exponents(fit, fig=None):
 
 
 # ----------------------------------------------------------------------------- all
+def figure_makers(fit) -> dict:
+    """``{name: function(fit) -> Figure}`` for every standard figure that applies to the fit.
+
+    Allocation figures (IsoFLOP, frontier, forecast) need a law of N and D; the IsoFLOP figure
+    also needs >= 3 runs at some compute budget."""
+    from scaling_bayes.allocation import check_allocatable
+
+    makers = {"data_fit": plot_data_fit, "exponents": plot_exponents}
+    try:
+        check_allocatable(fit.law)
+    except ValueError:
+        return makers
+    makers.update({"frontier": plot_frontier, "forecast": plot_forecast})
+    if _budgets(fit):
+        makers["isoflop"] = plot_isoflop
+    return makers
+
+
 def save_all(fit, out_dir, formats=("png", "pdf"), dpi: int = 150) -> list[Path]:
     """Write every figure that applies to the fit's law into ``out_dir``; return the paths.
 
     Allocation figures (IsoFLOP, frontier, forecast) need a law of N and D; the IsoFLOP figure
     also needs >= 3 runs at some compute budget."""
-    from scaling_bayes.allocation import check_allocatable
     from scaling_bayes.results import atomic_write
 
     plt = _plt()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    makers = {"data_fit": plot_data_fit, "exponents": plot_exponents}
-    try:
-        check_allocatable(fit.law)
-        allocatable = True
-    except ValueError:
-        allocatable = False
-    if allocatable:
-        makers.update({"frontier": plot_frontier, "forecast": plot_forecast})
-        if _budgets(fit):
-            makers["isoflop"] = plot_isoflop
+    makers = figure_makers(fit)
     written = []
     for name, make in makers.items():
         fig = make(fit)
