@@ -74,3 +74,21 @@ def small_fit():
     import scaling_bayes as sb
 
     return sb.fit(synthetic("chinchilla"), law="chinchilla", seed=0, warn=False, **FAST)
+
+
+@pytest.fixture(scope="session")
+def epoch_fit():
+    """``epoch_fit(law)``: one small fit per law on Epoch's 240 points, shared by the session
+    (allocation, forecast, plot and comparison tests)."""
+    import scaling_bayes as sb
+
+    cache = {}
+
+    def get(law: str):
+        if law not in cache:
+            df = sb.load_dataset("chinchilla", drop_excluded=True)
+            cache[law] = sb.fit(df, law=law, chains=4, warmup=200, draws=200, seed=0,
+                                warn=False)
+        return cache[law]
+
+    return get

@@ -12,26 +12,15 @@ import pytest
 import scaling_bayes as sb
 from scaling_bayes import allocation as al
 
-SMALL = {"chains": 4, "warmup": 200, "draws": 200, "seed": 0, "warn": False}
 
-
-def shared_fit(request, law: str):
-    """One fit per law per pytest session (shared by the allocation/forecast/plot tests)."""
-    cache = request.config.__dict__.setdefault("_sb_alloc_fits", {})
-    if law not in cache:
-        df = sb.load_dataset("chinchilla", drop_excluded=True)
-        cache[law] = sb.fit(df, law=law, **SMALL)
-    return cache[law]
+@pytest.fixture(scope="module")
+def chin(epoch_fit):
+    return epoch_fit("chinchilla")
 
 
 @pytest.fixture(scope="module")
-def chin(request):
-    return shared_fit(request, "chinchilla")
-
-
-@pytest.fixture(scope="module")
-def kap(request):
-    return shared_fit(request, "kaplan")
+def kap(epoch_fit):
+    return epoch_fit("kaplan")
 
 
 BUDGETS = [1e19, 5.76e23, 1e26, 1e30]

@@ -9,27 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import scaling_bayes as sb
 from scaling_bayes import comparison as cm
 
-# same settings and cache as the allocation/forecast/plot tests: one fit per law per session
-SMALL = {"chains": 4, "warmup": 200, "draws": 200, "seed": 0, "warn": False}
 #: a small Approach-3 start grid (the default 4500-start grid is exercised in test_baselines)
 A3_GRID = {"e": [0.0, 0.5], "a": [5.0, 10.0], "b": [5.0, 10.0], "alpha": [0.5], "beta": [0.5]}
 
 
-def shared_fit(request, law: str):
-    cache = request.config.__dict__.setdefault("_sb_alloc_fits", {})
-    if law not in cache:
-        df = sb.load_dataset("chinchilla", drop_excluded=True)
-        cache[law] = sb.fit(df, law=law, **SMALL)
-    return cache[law]
-
-
 @pytest.fixture(scope="module")
-def fits(request):
-    return {"chinchilla": shared_fit(request, "chinchilla"),
-            "kaplan": shared_fit(request, "kaplan")}
+def fits(epoch_fit):  # shared with the allocation/forecast/plot tests (conftest.py)
+    return {"chinchilla": epoch_fit("chinchilla"), "kaplan": epoch_fit("kaplan")}
 
 
 @pytest.fixture(scope="module")

@@ -6,19 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import scaling_bayes as sb
 from scaling_bayes.forecast import predict
-
-SMALL = {"chains": 4, "warmup": 200, "draws": 200, "seed": 0, "warn": False}
 
 
 @pytest.fixture(scope="module")
-def chin(request):
-    cache = request.config.__dict__.setdefault("_sb_alloc_fits", {})
-    if "chinchilla" not in cache:
-        df = sb.load_dataset("chinchilla", drop_excluded=True)
-        cache["chinchilla"] = sb.fit(df, law="chinchilla", **SMALL)
-    return cache["chinchilla"]
+def chin(epoch_fit):
+    return epoch_fit("chinchilla")
 
 
 def _nested(df, lo="q5", hi="q95"):

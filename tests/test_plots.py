@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-import scaling_bayes as sb
-
-SMALL = {"chains": 4, "warmup": 200, "draws": 200, "seed": 0, "warn": False}
 pytest.importorskip("matplotlib")
 
 
 @pytest.fixture(scope="module")
-def chin(request):
-    cache = request.config.__dict__.setdefault("_sb_alloc_fits", {})
-    if "chinchilla" not in cache:
-        df = sb.load_dataset("chinchilla", drop_excluded=True)
-        cache["chinchilla"] = sb.fit(df, law="chinchilla", **SMALL)
-    return cache["chinchilla"]
+def chin(epoch_fit):
+    return epoch_fit("chinchilla")
 
 
 def test_each_plot_returns_a_figure(chin):
