@@ -50,20 +50,33 @@ def _cutoff(name: str, value) -> float:
     return v
 
 
-def split(data, *, holdout_above_compute=None, holdout_above_params=None,
-          holdout: Callable[[pd.DataFrame], Any] | None = None, columns=None):
+def split(
+    data,
+    *,
+    holdout_above_compute=None,
+    holdout_above_params=None,
+    holdout: Callable[[pd.DataFrame], Any] | None = None,
+    columns=None,
+):
     """``(data, mask, description)``: the validated data, the boolean held-out mask and the rule
     in words. Exactly one rule must be given; ``holdout`` is called on ``data.to_frame()``
     (columns N, D, C, loss and the extra columns) and must return one boolean per row."""
     from scaling_bayes.data import load_data
 
-    given = [k for k, v in (("holdout_above_compute", holdout_above_compute),
-                            ("holdout_above_params", holdout_above_params),
-                            ("holdout", holdout)) if v is not None]
+    given = [
+        k
+        for k, v in (
+            ("holdout_above_compute", holdout_above_compute),
+            ("holdout_above_params", holdout_above_params),
+            ("holdout", holdout),
+        )
+        if v is not None
+    ]
     if len(given) != 1:
-        raise ValueError("backtest: give exactly one of holdout_above_compute, "
-                         "holdout_above_params or holdout" + (f" (got {', '.join(given)})"
-                                                              if given else ""))
+        raise ValueError(
+            "backtest: give exactly one of holdout_above_compute, "
+            "holdout_above_params or holdout" + (f" (got {', '.join(given)})" if given else "")
+        )
     sd = load_data(data, columns=dict(columns) if columns else None)
     if holdout_above_compute is not None:
         cut = _cutoff("holdout_above_compute", holdout_above_compute)
@@ -81,8 +94,10 @@ def split(data, *, holdout_above_compute=None, holdout_above_params=None,
         m = holdout(sd.to_frame())
         mask = np.asarray(m)
         if mask.dtype != bool or mask.shape != (sd.n,):
-            raise ValueError(f"backtest: holdout must return {sd.n} booleans (one per row), got "
-                             f"dtype {mask.dtype}, shape {mask.shape}")
+            raise ValueError(
+                f"backtest: holdout must return {sd.n} booleans (one per row), got "
+                f"dtype {mask.dtype}, shape {mask.shape}"
+            )
         desc = f"holdout={getattr(holdout, '__name__', 'callable')}"
         col, vals = None, None
     n_hold = int(mask.sum())
@@ -102,8 +117,13 @@ def _logpdf(y, mu, sigma, likelihood: str, nu: float):
     z = (y - mu) / sigma
     if likelihood == "normal":
         return -0.5 * z**2 - np.log(sigma) - 0.5 * np.log(2 * np.pi)
-    return (gammaln((nu + 1) / 2) - gammaln(nu / 2) - 0.5 * np.log(nu * np.pi) - np.log(sigma)
-            - (nu + 1) / 2 * np.log1p(z**2 / nu))
+    return (
+        gammaln((nu + 1) / 2)
+        - gammaln(nu / 2)
+        - 0.5 * np.log(nu * np.pi)
+        - np.log(sigma)
+        - (nu + 1) / 2 * np.log1p(z**2 / nu)
+    )
 
 
 def _crps(draws: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -127,8 +147,15 @@ def _mu_draws(fit, N, D, C) -> np.ndarray:
     return np.asarray(fit.law.log_loss(th, x), dtype=float)
 
 
-def _score(name: str, kind: str, obs: np.ndarray, point: np.ndarray, q: dict[str, np.ndarray],
-           logy_draws: np.ndarray | None, lpd: np.ndarray | None) -> dict:
+def _score(
+    name: str,
+    kind: str,
+    obs: np.ndarray,
+    point: np.ndarray,
+    q: dict[str, np.ndarray],
+    logy_draws: np.ndarray | None,
+    lpd: np.ndarray | None,
+) -> dict:
     y = np.log(obs)
     row = {"method": name, "kind": kind}
     row["lpd_sum"] = float(np.sum(lpd)) if lpd is not None else np.nan
@@ -180,12 +207,24 @@ class BacktestResult:
     notes: list[str] = field(default_factory=list)
 
 
-def backtest(data, laws: Sequence[str] | str = ("chinchilla", "kaplan"), *,
-             holdout_above_compute: float | None = None, holdout_above_params: float | None = None,
-             holdout: Callable[[pd.DataFrame], Any] | None = None, seed: int = 0, chains: int = 4,
-             warmup: int = 500, draws: int = 500, baselines: bool = True, n_boot: int = 200,
-             columns=None, baseline_options: dict | None = None, progress: bool = False,
-             **fit_kwargs) -> BacktestResult:
+def backtest(
+    data,
+    laws: Sequence[str] | str = ("chinchilla", "kaplan"),
+    *,
+    holdout_above_compute: float | None = None,
+    holdout_above_params: float | None = None,
+    holdout: Callable[[pd.DataFrame], Any] | None = None,
+    seed: int = 0,
+    chains: int = 4,
+    warmup: int = 500,
+    draws: int = 500,
+    baselines: bool = True,
+    n_boot: int = 200,
+    columns=None,
+    baseline_options: dict | None = None,
+    progress: bool = False,
+    **fit_kwargs,
+) -> BacktestResult:
     """Fit each law on the rows not held out and score its predictions of the held-out rows.
 
     Parameters
@@ -215,9 +254,13 @@ def backtest(data, laws: Sequence[str] | str = ("chinchilla", "kaplan"), *,
     if not laws and not baselines:
         raise ValueError("backtest: no laws given")
     law_objs = [get_law(name) for name in laws]
-    sd, mask, desc = split(data, holdout_above_compute=holdout_above_compute,
-                           holdout_above_params=holdout_above_params, holdout=holdout,
-                           columns=columns)
+    sd, mask, desc = split(
+        data,
+        holdout_above_compute=holdout_above_compute,
+        holdout_above_params=holdout_above_params,
+        holdout=holdout,
+        columns=columns,
+    )
     train, test = sd.subset(~mask), sd.subset(mask)
     for law in law_objs:
         need = law.n_params + 1
@@ -225,21 +268,33 @@ def backtest(data, laws: Sequence[str] | str = ("chinchilla", "kaplan"), *,
             raise ValueError(
                 f"backtest: {desc} leaves {train.n} training row{'s' if train.n != 1 else ''}; "
                 f"law {law.name!r} needs at least {need} (it has {law.n_params} parameters "
-                "including the noise scale): raise the cutoff")
+                "including the noise scale): raise the cutoff"
+            )
         for v in law.inputs:
             a = train.get(v)
             if np.all(a == a[0]):
-                raise ValueError(f"backtest: after {desc} every training row has {v} = "
-                                 f"{a[0]:.3g}; law {law.name!r} needs several values: raise "
-                                 "the cutoff")
+                raise ValueError(
+                    f"backtest: after {desc} every training row has {v} = "
+                    f"{a[0]:.3g}; law {law.name!r} needs several values: raise "
+                    "the cutoff"
+                )
     rows_idx = np.flatnonzero(mask)
     obs = test.loss
     base = {"row": rows_idx, "N": test.N, "D": test.D, "C": test.C, "loss": obs}
     base = {k: v for k, v in base.items() if v is not None}
     rows, preds, fits, notes = [], [], {}, []
     for i, law in enumerate(law_objs):
-        f = fit_law(train, law=law, seed=seed, chains=chains, warmup=warmup, draws=draws,
-                    warn=False, progress=progress, **fit_kwargs)
+        f = fit_law(
+            train,
+            law=law,
+            seed=seed,
+            chains=chains,
+            warmup=warmup,
+            draws=draws,
+            warn=False,
+            progress=progress,
+            **fit_kwargs,
+        )
         fits[law.name] = f
         inputs = {k: getattr(test, k) for k in law.inputs}
         with warnings.catch_warnings():
@@ -258,26 +313,39 @@ def backtest(data, laws: Sequence[str] | str = ("chinchilla", "kaplan"), *,
         eps = _standard_noise(rng, mu.shape, f.config.likelihood, float(f.config.nu))
         logy = mu + sigma * eps
         point = p["mean_q50"].to_numpy(float)
-        q = {k: p[f"pred_{k}"].to_numpy(float) for k in ("q2.5", "q10", "q25", "q75", "q90",
-                                                           "q97.5")}
+        q = {
+            k: p[f"pred_{k}"].to_numpy(float) for k in ("q2.5", "q10", "q25", "q75", "q90", "q97.5")
+        }
         r = _score(law.name, "bayes", obs, point, q, logy, lpd)
         r["divergences"] = f.divergences
         problems = f.check()
         r["note"] = "; ".join(problems)
         rows.append(r)
-        preds.append(pd.DataFrame({"method": law.name, **base, "median": point,
-                                   **{f"pred_{k}": v for k, v in q.items()}, "lpd": lpd,
-                                   "rel_error": point / obs - 1}))
+        preds.append(
+            pd.DataFrame(
+                {
+                    "method": law.name,
+                    **base,
+                    "median": point,
+                    **{f"pred_{k}": v for k, v in q.items()},
+                    "lpd": lpd,
+                    "rel_error": point / obs - 1,
+                }
+            )
+        )
     baseline = None
     if baselines:
         if train.N is None or train.D is None:
-            raise ValueError("backtest: the Approach-3 baseline needs N and D columns "
-                             "(pass baselines=False)")
+            raise ValueError(
+                "backtest: the Approach-3 baseline needs N and D columns (pass baselines=False)"
+            )
         from scaling_bayes import baselines as bl
 
         if train.n < 6:
-            raise ValueError(f"backtest: {desc} leaves {train.n} training rows; the Approach-3 "
-                             "baseline needs at least 6: raise the cutoff")
+            raise ValueError(
+                f"backtest: {desc} leaves {train.n} training rows; the Approach-3 "
+                "baseline needs at least 6: raise the cutoff"
+            )
         a3 = bl.approach3_fit(train.N, train.D, train.loss, **(baseline_options or {}))
         th = a3["theta"]
 
@@ -288,19 +356,27 @@ def backtest(data, laws: Sequence[str] | str = ("chinchilla", "kaplan"), *,
         point = np.exp(mu_a3(th, test.N, test.D))
         resid = np.log(train.loss) - mu_a3(th, train.N, train.D)
         q, logy = {}, None
-        note = ("Approach-3 Huber point fit on the training rows; no posterior, so lpd is NaN")
+        note = "Approach-3 Huber point fit on the training rows; no posterior, so lpd is NaN"
         if n_boot:
-            boot = bl.approach3_bootstrap(train.N, train.D, train.loss, n_boot=int(n_boot),
-                                          seed=seed, start=th,
-                                          delta=(baseline_options or {}).get("delta", 1e-3))
+            boot = bl.approach3_bootstrap(
+                train.N,
+                train.D,
+                train.loss,
+                n_boot=int(n_boot),
+                seed=seed,
+                start=th,
+                delta=(baseline_options or {}).get("delta", 1e-3),
+            )
             ok = np.all(np.isfinite(boot["theta"]), axis=1)
             m = mu_a3(boot["theta"][ok], test.N, test.D)  # (R, P)
             rng = np.random.default_rng(seed + 2000)
             logy = m + rng.choice(resid, size=m.shape, replace=True)
             qs = np.quantile(np.exp(logy), [0.025, 0.1, 0.25, 0.75, 0.9, 0.975], axis=0)
             q = dict(zip(("q2.5", "q10", "q25", "q75", "q90", "q97.5"), qs, strict=True))
-            note += (f"; intervals/CRPS from {int(ok.sum())} bootstrap refits plus a resampled "
-                     "training residual")
+            note += (
+                f"; intervals/CRPS from {int(ok.sum())} bootstrap refits plus a resampled "
+                "training residual"
+            )
         else:
             note += "; n_boot=0: no intervals (coverage and CRPS NaN)"
         baseline = {"fit": a3, "boot": boot if n_boot else None, "residuals": resid}
@@ -308,18 +384,35 @@ def backtest(data, laws: Sequence[str] | str = ("chinchilla", "kaplan"), *,
         r["divergences"] = pd.NA
         r["note"] = note
         rows.append(r)
-        preds.append(pd.DataFrame({"method": APPROACH3, **base, "median": point,
-                                   **{f"pred_{k}": q.get(k, np.full(obs.size, np.nan))
-                                      for k in ("q2.5", "q10", "q25", "q75", "q90", "q97.5")},
-                                   "lpd": np.nan, "rel_error": point / obs - 1}))
+        preds.append(
+            pd.DataFrame(
+                {
+                    "method": APPROACH3,
+                    **base,
+                    "median": point,
+                    **{
+                        f"pred_{k}": q.get(k, np.full(obs.size, np.nan))
+                        for k in ("q2.5", "q10", "q25", "q75", "q90", "q97.5")
+                    },
+                    "lpd": np.nan,
+                    "rel_error": point / obs - 1,
+                }
+            )
+        )
         notes.append(note)
     table = pd.DataFrame(rows).set_index("method")
     table.insert(1, "n_train", train.n)
     table.insert(2, "n_holdout", test.n)
     table["divergences"] = table["divergences"].astype("Int64")
-    return BacktestResult(table=table, predictions=pd.concat(preds, ignore_index=True),
-                          split=desc, holdout_mask=mask, fits=fits, baseline=baseline,
-                          notes=notes)
+    return BacktestResult(
+        table=table,
+        predictions=pd.concat(preds, ignore_index=True),
+        split=desc,
+        holdout_mask=mask,
+        fits=fits,
+        baseline=baseline,
+        notes=notes,
+    )
 
 
 # ============================================================================ figure
@@ -331,8 +424,15 @@ def plot_backtest(result: BacktestResult):
     plt = _plt()
     methods = list(result.table.index)
     n = len(methods)
-    fig, axes = plt.subplots(1, n, figsize=(3.9 * n + 0.4, 3.9), layout="constrained",
-                             sharex=True, sharey=True, squeeze=False)
+    fig, axes = plt.subplots(
+        1,
+        n,
+        figsize=(3.9 * n + 0.4, 3.9),
+        layout="constrained",
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+    )
     P = result.predictions
     lo_all = np.nanmin(P[["loss", "median", "pred_q2.5"]].to_numpy(float))
     hi_all = np.nanmax(P[["loss", "median", "pred_q97.5"]].to_numpy(float))
@@ -343,18 +443,31 @@ def plot_backtest(result: BacktestResult):
         yerr = None
         if np.isfinite(lo).all():
             yerr = [np.clip(med - lo, 0, None), np.clip(hi - med, 0, None)]
-        ax.errorbar(d["loss"], med, yerr=yerr, fmt="o", ms=4, color=OKABE_ITO[i % 7],
-                    ecolor=OKABE_ITO[i % 7], alpha=0.85, capsize=2,
-                    label="median, 95% predictive" if yerr is not None else "point fit")
+        ax.errorbar(
+            d["loss"],
+            med,
+            yerr=yerr,
+            fmt="o",
+            ms=4,
+            color=OKABE_ITO[i % 7],
+            ecolor=OKABE_ITO[i % 7],
+            alpha=0.85,
+            capsize=2,
+            label="median, 95% predictive" if yerr is not None else "point fit",
+        )
         ax.plot([lo_all, hi_all], [lo_all, hi_all], color="0.4", lw=1, ls="--", label="y = x")
         t = result.table.loc[m]
-        ax.set_title(f"{m}: cover95 {t['cover95']:.2f}, MedARE {100 * t['median_are']:.2f}%",
-                     fontsize=9)
+        ax.set_title(
+            f"{m}: cover95 {t['cover95']:.2f}, MedARE {100 * t['median_are']:.2f}%", fontsize=9
+        )
         ax.set_xlabel("observed held-out loss (nats/token)")
         if i == 0:
             ax.set_ylabel("predicted loss (nats/token)")
         ax.legend(loc="upper left")
     t = result.table
-    fig.suptitle(f"Held-out backtest: {result.split}; train on {int(t['n_train'].iloc[0])} runs, "
-                 f"predict {int(t['n_holdout'].iloc[0])}", fontsize=10)
+    fig.suptitle(
+        f"Held-out backtest: {result.split}; train on {int(t['n_train'].iloc[0])} runs, "
+        f"predict {int(t['n_holdout'].iloc[0])}",
+        fontsize=10,
+    )
     return fig

@@ -40,10 +40,17 @@ class PredictiveCheck:
         med = np.median(self.mean, axis=0)
         lo, hi = np.quantile(self.replicated, [0.05, 0.95], axis=0)
         pit = np.mean(self.replicated < self.observed[None, :], axis=0)
-        out = {k: getattr(self.data, k) for k in ("N", "D", "C") if getattr(self.data, k)
-               is not None}
-        out.update(observed_log_loss=self.observed, predicted_log_loss=med,
-                   residual=self.observed - med, band_lo=lo - med, band_hi=hi - med, pit=pit)
+        out = {
+            k: getattr(self.data, k) for k in ("N", "D", "C") if getattr(self.data, k) is not None
+        }
+        out.update(
+            observed_log_loss=self.observed,
+            predicted_log_loss=med,
+            residual=self.observed - med,
+            band_lo=lo - med,
+            band_hi=hi - med,
+            pit=pit,
+        )
         return pd.DataFrame(out)
 
     def summary(self) -> dict[str, Any]:
@@ -55,10 +62,15 @@ class PredictiveCheck:
             lo, hi = np.quantile(r, [(1 - level) / 2, (1 + level) / 2], axis=0)
             cover[f"coverage_{int(level * 100)}"] = float(np.mean((lo <= obs) & (obs <= hi)))
         pit = np.mean(r < obs, axis=0)
-        return {"kind": self.kind, "law": self.law, "n": self.data.n, **cover,
-                "pit_below_2.5%": float(np.mean(pit < 0.025)),
-                "pit_above_97.5%": float(np.mean(pit > 0.975)),
-                "replicated_loss_range": (float(np.exp(r.min())), float(np.exp(r.max())))}
+        return {
+            "kind": self.kind,
+            "law": self.law,
+            "n": self.data.n,
+            **cover,
+            "pit_below_2.5%": float(np.mean(pit < 0.025)),
+            "pit_above_97.5%": float(np.mean(pit > 0.975)),
+            "replicated_loss_range": (float(np.exp(r.min())), float(np.exp(r.max()))),
+        }
 
 
 def _noise(rng, likelihood: str, nu: float, shape) -> np.ndarray:
@@ -116,8 +128,9 @@ def prior_predictive(
     data.check_for_law(law)
     pri = resolve_priors(law, priors)
     ref = dict(ref) if ref else _initial_ref(law, data)
-    sims, x = simulate_prior(law, data, pri, likelihood=likelihood, nu=nu, ref=ref, n=n_draws,
-                             seed=seed)
+    sims, x = simulate_prior(
+        law, data, pri, likelihood=likelihood, nu=nu, ref=ref, n=n_draws, seed=seed
+    )
     phi = {k: sims[k][:, None] for k in law.site_names}
     mean = np.asarray(law.sampler_log_loss(phi, {v: a[None, :] for v, a in x.items()}))
     rep = sims["log_loss"]
@@ -133,22 +146,37 @@ def plot_predictive_check(check: PredictiveCheck, path=None):
     import matplotlib.pyplot as plt
 
     res = check.residuals()
-    xs = [(k, lbl) for k, lbl in (("N", "model size N (parameters)"),
-                                  ("D", "training tokens D"),
-                                  ("C", "training compute C (FLOPs)")) if k in res]
-    fig, axes = plt.subplots(1, len(xs) + 1, figsize=(3.6 * (len(xs) + 1), 3.3),
-                             constrained_layout=True)
+    xs = [
+        (k, lbl)
+        for k, lbl in (
+            ("N", "model size N (parameters)"),
+            ("D", "training tokens D"),
+            ("C", "training compute C (FLOPs)"),
+        )
+        if k in res
+    ]
+    fig, axes = plt.subplots(
+        1, len(xs) + 1, figsize=(3.6 * (len(xs) + 1), 3.3), constrained_layout=True
+    )
     blue, orange = "#0072B2", "#D55E00"
     for ax, (k, label) in zip(axes, xs, strict=False):
         order = np.argsort(res[k].to_numpy())
         x = res[k].to_numpy()[order]
-        ax.fill_between(x, res["band_lo"].to_numpy()[order], res["band_hi"].to_numpy()[order],
-                        color=blue, alpha=0.15, step="mid", lw=0,
-                        label=f"90% {check.kind} predictive")
+        ax.fill_between(
+            x,
+            res["band_lo"].to_numpy()[order],
+            res["band_hi"].to_numpy()[order],
+            color=blue,
+            alpha=0.15,
+            step="mid",
+            lw=0,
+            label=f"90% {check.kind} predictive",
+        )
         outside = (res["residual"] < res["band_lo"]) | (res["residual"] > res["band_hi"])
         ax.scatter(res[k][~outside], res["residual"][~outside], s=9, color=blue)
-        ax.scatter(res[k][outside], res["residual"][outside], s=12, color=orange,
-                   label="outside the band")
+        ax.scatter(
+            res[k][outside], res["residual"][outside], s=12, color=orange, label="outside the band"
+        )
         ax.axhline(0, color="0.3", lw=0.8)
         ax.set_xscale("log")
         ax.set_xlabel(label)
@@ -160,8 +188,10 @@ def plot_predictive_check(check: PredictiveCheck, path=None):
     ax.set_xlabel("PIT: P(replicated < observed)")
     ax.set_ylabel("observations")
     ax.legend(fontsize=7)
-    fig.suptitle(f"{check.kind.capitalize()} predictive check, law {check.law} "
-                 f"({check.data.n} runs)", fontsize=10)
+    fig.suptitle(
+        f"{check.kind.capitalize()} predictive check, law {check.law} ({check.data.n} runs)",
+        fontsize=10,
+    )
     if path is not None:
         fig.savefig(path, dpi=150)
     return fig

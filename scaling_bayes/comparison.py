@@ -43,8 +43,10 @@ DEFAULT_BUDGETS = (5.76e23, 1e26)
 _QS = (0.05, 0.5, 0.95)
 _ALLOC_QUANTITIES = ("N_opt", "D_opt", "tokens_per_param", "loss_opt")
 APPROACH3 = "approach3"
-_A3_NOTE = ("classical Approach 3 (Huber point fit on log-loss); LOO/WAIC do not apply to a point "
-            "fit (elpd NaN); intervals are bootstrap 90% intervals")
+_A3_NOTE = (
+    "classical Approach 3 (Huber point fit on log-loss); LOO/WAIC do not apply to a point "
+    "fit (elpd NaN); intervals are bootstrap 90% intervals"
+)
 
 
 class ComparisonWarning(UserWarning):
@@ -56,8 +58,9 @@ def _check_fits(fits) -> dict[str, Any]:
     from scaling_bayes.results import Fit
 
     if not isinstance(fits, Mapping):
-        raise TypeError("compare: fits must be a dict {name: Fit}, e.g. "
-                        "{'chinchilla': fit1, 'kaplan': fit2}")
+        raise TypeError(
+            "compare: fits must be a dict {name: Fit}, e.g. {'chinchilla': fit1, 'kaplan': fit2}"
+        )
     if not fits:
         raise ValueError("compare: no fits given")
     out = {}
@@ -75,15 +78,17 @@ def _check_fits(fits) -> dict[str, Any]:
         raise ValueError(
             f"compare: fits must be on the same data (LOO compares predictive densities of the "
             f"same observations); {desc} differ{'s' if len(bad) == 1 else ''} from "
-            f"{ref_name!r} ({out[ref_name].data.n} rows, data hash {hashes[ref_name][:12]})")
+            f"{ref_name!r} ({out[ref_name].data.n} rows, data hash {hashes[ref_name][:12]})"
+        )
     return out
 
 
 def _budgets(budgets) -> np.ndarray:
     from scaling_bayes.allocation import COMPUTE_RANGE, _as_array
 
-    return np.atleast_1d(_as_array("budgets", budgets, lo=COMPUTE_RANGE[0], hi=COMPUTE_RANGE[1],
-                                   unit=" FLOPs")).astype(float)
+    return np.atleast_1d(
+        _as_array("budgets", budgets, lo=COMPUTE_RANGE[0], hi=COMPUTE_RANGE[1], unit=" FLOPs")
+    ).astype(float)
 
 
 def _quiet(fn, *args, **kwargs):
@@ -91,8 +96,11 @@ def _quiet(fn, *args, **kwargs):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         out = fn(*args, **kwargs)
-    return out, [str(w.message) for w in caught
-                 if not issubclass(w.category, (DeprecationWarning, FutureWarning))]
+    return out, [
+        str(w.message)
+        for w in caught
+        if not issubclass(w.category, (DeprecationWarning, FutureWarning))
+    ]
 
 
 def _loo_table(fits: dict[str, Any]) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:
@@ -106,8 +114,11 @@ def _loo_table(fits: dict[str, Any]) -> tuple[pd.DataFrame, dict[str, Any], list
     for name, lo in loos.items():
         k = np.asarray(lo.pareto_k, dtype=float)
         rows[name] = {
-            "elpd_loo": float(lo["elpd_loo"]), "se": float(lo["se"]), "p_loo": float(lo["p_loo"]),
-            "n_pareto_k_bad": int(np.sum(k > PARETO_K_BAD)), "max_pareto_k": float(np.max(k)),
+            "elpd_loo": float(lo["elpd_loo"]),
+            "se": float(lo["se"]),
+            "p_loo": float(lo["p_loo"]),
+            "n_pareto_k_bad": int(np.sum(k > PARETO_K_BAD)),
+            "max_pareto_k": float(np.max(k)),
         }
     idatas = {n: f.idata for n, f in fits.items()}
     if len(fits) > 1:
@@ -115,32 +126,39 @@ def _loo_table(fits: dict[str, Any]) -> tuple[pd.DataFrame, dict[str, Any], list
         c_waic, _ = _quiet(_arviz.compare, idatas, ic="waic", method="stacking")
         for name in fits:
             rows[name].update(
-                elpd_diff=float(c_loo.loc[name, "elpd_diff"]), dse=float(c_loo.loc[name, "dse"]),
+                elpd_diff=float(c_loo.loc[name, "elpd_diff"]),
+                dse=float(c_loo.loc[name, "dse"]),
                 weight=float(c_loo.loc[name, "weight"]),
                 elpd_waic=float(c_waic.loc[name, "elpd_waic"]),
                 p_waic=float(c_waic.loc[name, "p_waic"]),
-                waic_warning=bool(c_waic.loc[name, "warning"]))
+                waic_warning=bool(c_waic.loc[name, "warning"]),
+            )
     else:  # one fit: nothing to compare against; WAIC through the same wrapper
         name = next(iter(fits))
         rows[name].update(elpd_diff=0.0, dse=0.0, weight=1.0)
         try:
             c_waic, _ = _quiet(_arviz.compare, idatas, ic="waic", method="stacking")
-            rows[name].update(elpd_waic=float(c_waic.loc[name, "elpd_waic"]),
-                              p_waic=float(c_waic.loc[name, "p_waic"]),
-                              waic_warning=bool(c_waic.loc[name, "warning"]))
+            rows[name].update(
+                elpd_waic=float(c_waic.loc[name, "elpd_waic"]),
+                p_waic=float(c_waic.loc[name, "p_waic"]),
+                waic_warning=bool(c_waic.loc[name, "warning"]),
+            )
         except Exception:  # noqa: BLE001 - ArviZ versions differ on one-model compare
             rows[name].update(elpd_waic=np.nan, p_waic=np.nan, waic_warning=False)
     for name, r in rows.items():
         if r["n_pareto_k_bad"]:
-            msg = (f"{name}: {r['n_pareto_k_bad']} of {fits[name].data.n} observations have "
-                   f"Pareto k > {PARETO_K_BAD} (max {r['max_pareto_k']:.2f}): PSIS-LOO is "
-                   "unreliable for them (influential points; consider K-fold CV or a more "
-                   "robust likelihood)")
+            msg = (
+                f"{name}: {r['n_pareto_k_bad']} of {fits[name].data.n} observations have "
+                f"Pareto k > {PARETO_K_BAD} (max {r['max_pareto_k']:.2f}): PSIS-LOO is "
+                "unreliable for them (influential points; consider K-fold CV or a more "
+                "robust likelihood)"
+            )
             notes.append(msg)
             warnings.warn(msg, ComparisonWarning, stacklevel=3)
         if r.get("waic_warning"):
-            notes.append(f"{name}: WAIC's posterior-variance check failed for some points "
-                         "(prefer PSIS-LOO)")
+            notes.append(
+                f"{name}: WAIC's posterior-variance check failed for some points (prefer PSIS-LOO)"
+            )
     return pd.DataFrame.from_dict(rows, orient="index"), loos, notes
 
 
@@ -184,8 +202,9 @@ def _a3_quantities(params: Mapping[str, np.ndarray], C: np.ndarray) -> dict[str,
     return {"N_opt": N, "D_opt": D, "tokens_per_param": D / N, "loss_opt": L}
 
 
-def approach3_rows(data, C: np.ndarray, *, n_boot: int = 1000, seed: int = 0,
-                   **fit_kwargs) -> tuple[pd.DataFrame, dict[str, Any]]:
+def approach3_rows(
+    data, C: np.ndarray, *, n_boot: int = 1000, seed: int = 0, **fit_kwargs
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Approach-3 point fit and bootstrap on ``data`` (:class:`~scaling_bayes.data.ScalingData`):
     a tidy allocation table (``estimate`` = point fit, ``q5/q50/q95`` from the bootstrap) and the
     raw results ``{"fit": ..., "boot": ...}``. ``fit_kwargs`` go to
@@ -198,10 +217,17 @@ def approach3_rows(data, C: np.ndarray, *, n_boot: int = 1000, seed: int = 0,
     boot = None
     if n_boot:
         boot = baselines.approach3_bootstrap(
-            data.N, data.D, data.loss, n_boot=int(n_boot), seed=seed, start=point,
-            delta=fit_kwargs.get("delta", 1e-3))
-    pt = _a3_quantities({k: np.array([point[k]]) for k in ("E", "A", "B", "alpha", "beta",
-                                                            "a", "b", "G")}, C)
+            data.N,
+            data.D,
+            data.loss,
+            n_boot=int(n_boot),
+            seed=seed,
+            start=point,
+            delta=fit_kwargs.get("delta", 1e-3),
+        )
+    pt = _a3_quantities(
+        {k: np.array([point[k]]) for k in ("E", "A", "B", "alpha", "beta", "a", "b", "G")}, C
+    )
     bt = _a3_quantities(boot, C) if boot is not None else None
     rows = []
 
@@ -210,19 +236,42 @@ def approach3_rows(data, C: np.ndarray, *, n_boot: int = 1000, seed: int = 0,
         if v.size == 0:
             return {"mean": np.nan, "sd": np.nan, "q5": np.nan, "q50": np.nan, "q95": np.nan}
         q = np.quantile(v, _QS)
-        return {"mean": v.mean(), "sd": v.std(ddof=1) if v.size > 1 else np.nan,
-                "q5": q[0], "q50": q[1], "q95": q[2]}
+        return {
+            "mean": v.mean(),
+            "sd": v.std(ddof=1) if v.size > 1 else np.nan,
+            "q5": q[0],
+            "q50": q[1],
+            "q95": q[2],
+        }
 
     nanstats = {"mean": np.nan, "sd": np.nan, "q5": np.nan, "q50": np.nan, "q95": np.nan}
     for j, c in enumerate(C):
         for q in _ALLOC_QUANTITIES:
             s = stats(bt[q][:, j]) if bt is not None else nanstats
-            rows.append({"method": APPROACH3, "kind": "point+bootstrap", "C": c, "quantity": q,
-                         **s, "boundary": 0.0, "estimate": float(pt[q][0, j])})
+            rows.append(
+                {
+                    "method": APPROACH3,
+                    "kind": "point+bootstrap",
+                    "C": c,
+                    "quantity": q,
+                    **s,
+                    "boundary": 0.0,
+                    "estimate": float(pt[q][0, j]),
+                }
+            )
     for q in ("a", "b"):
         s = stats(np.asarray(boot[q], dtype=float)) if boot is not None else nanstats
-        rows.append({"method": APPROACH3, "kind": "point+bootstrap", "C": np.nan, "quantity": q,
-                     **s, "boundary": 0.0, "estimate": float(point[q])})
+        rows.append(
+            {
+                "method": APPROACH3,
+                "kind": "point+bootstrap",
+                "C": np.nan,
+                "quantity": q,
+                **s,
+                "boundary": 0.0,
+                "estimate": float(point[q]),
+            }
+        )
     return pd.DataFrame(rows), {"fit": point, "boot": boot}
 
 
@@ -302,9 +351,15 @@ class ComparisonResult:
         return pd.DataFrame(out)
 
 
-def compare(fits: Mapping[str, Any], *, budgets: Sequence[float] | float = DEFAULT_BUDGETS,
-            points=None, baselines: bool | Mapping[str, Any] = False, n_boot: int = 1000,
-            seed: int = 0) -> ComparisonResult:
+def compare(
+    fits: Mapping[str, Any],
+    *,
+    budgets: Sequence[float] | float = DEFAULT_BUDGETS,
+    points=None,
+    baselines: bool | Mapping[str, Any] = False,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> ComparisonResult:
     """Compare fits of several laws on the same data.
 
     Parameters
@@ -334,8 +389,9 @@ def compare(fits: Mapping[str, Any], *, budgets: Sequence[float] | float = DEFAU
             alloc_frames.append(t)
             ex_rows[name] = ex
         else:
-            notes.append(f"{name}: law {f.law.name!r} has no compute-optimal allocation "
-                         "(needs N and D)")
+            notes.append(
+                f"{name}: law {f.law.name!r} has no compute-optimal allocation (needs N and D)"
+            )
             ex_rows[name] = {}
     rows = []
     for name, f in fits.items():
@@ -365,21 +421,52 @@ def compare(fits: Mapping[str, Any], *, budgets: Sequence[float] | float = DEFAU
         r["note"] = _A3_NOTE
         table = pd.concat([table, pd.DataFrame([pd.Series(r, name=APPROACH3)])])
         notes.append(_A3_NOTE)
-    num = ["elpd_loo", "se", "p_loo", "elpd_diff", "dse", "weight", "max_pareto_k", "elpd_waic",
-           "p_waic"]
+    num = [
+        "elpd_loo",
+        "se",
+        "p_loo",
+        "elpd_diff",
+        "dse",
+        "weight",
+        "max_pareto_k",
+        "elpd_waic",
+        "p_waic",
+    ]
     for c in num:
         table[c] = table[c].astype(float)
     for c in ("n_pareto_k_bad", "divergences"):
         table[c] = table[c].astype("Int64")
     table.index.name = "method"
-    allocations = pd.concat(alloc_frames, ignore_index=True) if alloc_frames else pd.DataFrame(
-        columns=["method", "kind", "C", "quantity", "estimate", "mean", "sd", "q5", "q50", "q95",
-                 "boundary"])
+    allocations = (
+        pd.concat(alloc_frames, ignore_index=True)
+        if alloc_frames
+        else pd.DataFrame(
+            columns=[
+                "method",
+                "kind",
+                "C",
+                "quantity",
+                "estimate",
+                "mean",
+                "sd",
+                "q5",
+                "q50",
+                "q95",
+                "boundary",
+            ]
+        )
+    )
     front = ["method", "kind", "C", "quantity", "estimate"]
     allocations = allocations[front + [c for c in allocations.columns if c not in front]]
-    return ComparisonResult(table=table, allocations=allocations,
-                            forecasts=_forecast_points(fits, points), loo=loos, budgets=C,
-                            notes=notes, baseline=baseline)
+    return ComparisonResult(
+        table=table,
+        allocations=allocations,
+        forecasts=_forecast_points(fits, points),
+        loo=loos,
+        budgets=C,
+        notes=notes,
+        baseline=baseline,
+    )
 
 
 # ============================================================================ figure
@@ -404,8 +491,9 @@ def plot(result: ComparisonResult):
     bay = [n for n in names if np.isfinite(t.loc[n, "elpd_loo"])]
     y = np.arange(len(bay))
     for i, n in enumerate(bay):
-        ax.errorbar(-t.loc[n, "elpd_diff"], i, xerr=t.loc[n, "dse"], fmt="o",
-                    color=col[n], capsize=4, ms=7)
+        ax.errorbar(
+            -t.loc[n, "elpd_diff"], i, xerr=t.loc[n, "dse"], fmt="o", color=col[n], capsize=4, ms=7
+        )
     ax.axvline(0, color="0.5", lw=0.8, ls="--")
     ax.set_yticks(y, [f"{n}\n(w={t.loc[n, 'weight']:.2f})" for n in bay])
     ax.set_ylim(-0.6, len(bay) - 0.4)
@@ -417,9 +505,15 @@ def plot(result: ComparisonResult):
     for i, n in enumerate(names):
         a, lo, hi = t.loc[n, "a"], t.loc[n, "a_q5"], t.loc[n, "a_q95"]
         if np.isfinite(a):
-            ax.errorbar(a, i, xerr=[[a - lo if np.isfinite(lo) else 0],
-                                    [hi - a if np.isfinite(hi) else 0]],
-                        fmt="o", color=col[n], capsize=4, ms=7)
+            ax.errorbar(
+                a,
+                i,
+                xerr=[[a - lo if np.isfinite(lo) else 0], [hi - a if np.isfinite(hi) else 0]],
+                fmt="o",
+                color=col[n],
+                capsize=4,
+                ms=7,
+            )
     ax.axvline(0.5, color="0.5", lw=0.8, ls=":", label="a = 0.5 (equal scaling)")
     ax.set_yticks(np.arange(len(names)), names)
     ax.set_ylim(-0.6, len(names) - 0.4)
@@ -440,8 +534,16 @@ def plot(result: ComparisonResult):
         est = r["estimate"].to_numpy(float)
         lo = np.where(np.isfinite(r["q5"]), est - r["q5"].to_numpy(float), 0)
         hi = np.where(np.isfinite(r["q95"]), r["q95"].to_numpy(float) - est, 0)
-        ax.errorbar(x, est, yerr=[np.clip(lo, 0, None), np.clip(hi, 0, None)], fmt="o",
-                    color=col[n], capsize=4, ms=7, label=n)
+        ax.errorbar(
+            x,
+            est,
+            yerr=[np.clip(lo, 0, None), np.clip(hi, 0, None)],
+            fmt="o",
+            color=col[n],
+            capsize=4,
+            ms=7,
+            label=n,
+        )
     ax.set_yscale("log")
     ax.set_xticks(np.arange(nb), [f"C = {c:.3g}" for c in result.budgets])
     ax.set_xlabel("training budget (FLOPs)")
@@ -474,10 +576,15 @@ def porian_conventions(dataset: str = "refinedweb") -> pd.DataFrame:
     if dataset not in set(df["dataset"]):
         raise ValueError(f"porian2024 has datasets {sorted(set(df['dataset']))}, not {dataset!r}")
     keep = (df["dataset"] == dataset) & df["setting"].isin(
-        list(PORIAN_CONVENTION_SETTINGS.values()))
+        list(PORIAN_CONVENTION_SETTINGS.values())
+    )
     sub = df[keep]
-    sub = sub[[PORIAN_CONVENTION_SETTINGS.get(c) == s
-               for c, s in zip(sub["N_convention"], sub["setting"], strict=True)]]
+    sub = sub[
+        [
+            PORIAN_CONVENTION_SETTINGS.get(c) == s
+            for c, s in zip(sub["N_convention"], sub["setting"], strict=True)
+        ]
+    ]
     return sub.reset_index(drop=True)
 
 
@@ -498,11 +605,18 @@ class ConventionResult:
     budgets: np.ndarray
 
 
-def compare_conventions(data: pd.DataFrame | None = None, by: str = "N_convention",
-                        law: str = "chinchilla", *,
-                        budgets: Sequence[float] | float = DEFAULT_BUDGETS, seed: int = 0,
-                        chains: int = 4, warmup: int = 500, draws: int = 500,
-                        **fit_kwargs) -> ConventionResult:
+def compare_conventions(
+    data: pd.DataFrame | None = None,
+    by: str = "N_convention",
+    law: str = "chinchilla",
+    *,
+    budgets: Sequence[float] | float = DEFAULT_BUDGETS,
+    seed: int = 0,
+    chains: int = 4,
+    warmup: int = 500,
+    draws: int = 500,
+    **fit_kwargs,
+) -> ConventionResult:
     """Fit ``law`` once per value of ``by`` (default: the parameter-count convention) in one
     vmapped program (:func:`scaling_bayes.fit_many`) and tabulate how the allocation exponents
     move.
@@ -517,17 +631,26 @@ def compare_conventions(data: pd.DataFrame | None = None, by: str = "N_conventio
     if data is None:
         data = porian_conventions()
     if not isinstance(data, pd.DataFrame):
-        raise TypeError("compare_conventions: data must be a DataFrame with a "
-                        f"{by!r} column")
+        raise TypeError(f"compare_conventions: data must be a DataFrame with a {by!r} column")
     if by not in data.columns:
-        raise ValueError(f"compare_conventions: column {by!r} is not in the data; columns are "
-                         f"{', '.join(map(str, data.columns))}")
+        raise ValueError(
+            f"compare_conventions: column {by!r} is not in the data; columns are "
+            f"{', '.join(map(str, data.columns))}"
+        )
     groups = data[by].dropna().unique()
     if len(groups) < 1:
         raise ValueError(f"compare_conventions: column {by!r} has no values")
     C = _budgets(budgets)
-    many = fit_many(data[data[by].notna()], law, by=by, seed=seed, chains=chains, warmup=warmup,
-                    draws=draws, **fit_kwargs)
+    many = fit_many(
+        data[data[by].notna()],
+        law,
+        by=by,
+        seed=seed,
+        chains=chains,
+        warmup=warmup,
+        draws=draws,
+        **fit_kwargs,
+    )
     summ = many.summary()
     rows, frames = [], []
     for i, name in enumerate(many.names):
@@ -572,8 +695,15 @@ def plot_conventions(result: ConventionResult):
     for i, n in enumerate(names):
         if "a" in t.columns and np.isfinite(t.loc[n, "a"]):
             a = t.loc[n, "a"]
-            ax.errorbar(a, i, xerr=[[a - t.loc[n, "a_q5"]], [t.loc[n, "a_q95"] - a]], fmt="o",
-                        color=col[n], capsize=4, ms=7)
+            ax.errorbar(
+                a,
+                i,
+                xerr=[[a - t.loc[n, "a_q5"]], [t.loc[n, "a_q95"] - a]],
+                fmt="o",
+                color=col[n],
+                capsize=4,
+                ms=7,
+            )
     ax.axvline(0.5, color="0.5", lw=0.8, ls=":", label="a = 0.5 (Chinchilla)")
     ax.axvline(0.73, color="0.5", lw=0.8, ls="--", label="a = 0.73 (Kaplan)")
     ax.set_yticks(np.arange(len(names)), names)
@@ -592,9 +722,19 @@ def plot_conventions(result: ConventionResult):
             r = tpp[tpp["method"] == n]
             x = np.arange(nb) + (i - (len(names) - 1) / 2) * width
             est = r["q50"].to_numpy(float)
-            ax.errorbar(x, est, yerr=[np.clip(est - r["q5"].to_numpy(float), 0, None),
-                                      np.clip(r["q95"].to_numpy(float) - est, 0, None)],
-                        fmt="o", color=col[n], capsize=4, ms=7, label=n)
+            ax.errorbar(
+                x,
+                est,
+                yerr=[
+                    np.clip(est - r["q5"].to_numpy(float), 0, None),
+                    np.clip(r["q95"].to_numpy(float) - est, 0, None),
+                ],
+                fmt="o",
+                color=col[n],
+                capsize=4,
+                ms=7,
+                label=n,
+            )
         ax.set_yscale("log")
         ax.set_xticks(np.arange(nb), [f"C = {c:.3g}" for c in result.budgets])
         ax.legend(loc="best")

@@ -55,8 +55,13 @@ def _table(df: pd.DataFrame, index: bool = True) -> str:
     return df.to_html(index=index, border=0, float_format=lambda v: f"{v:.5g}", na_rep="")
 
 
-def build_report(fit, *, budgets: Sequence[float] = (5.76e23, 1e24, 1e26), seed: int = 0,
-                 title: str | None = None) -> str:
+def build_report(
+    fit,
+    *,
+    budgets: Sequence[float] = (5.76e23, 1e24, 1e26),
+    seed: int = 0,
+    title: str | None = None,
+) -> str:
     """The report as an HTML string (figures embedded; no external files or links needed)."""
     import matplotlib
 
@@ -68,36 +73,51 @@ def build_report(fit, *, budgets: Sequence[float] = (5.76e23, 1e24, 1e26), seed:
     esc = html.escape
     law, data, cfg = fit.law, fit.data, fit.config
     title = title or f"Bayesian fit of the {law.name} scaling law"
-    parts = [f"<h1>{esc(title)}</h1>",
-             f"<p><b>{esc(law.formula)}</b> — {esc(law.description)}.</p>"]
+    parts = [
+        f"<h1>{esc(title)}</h1>",
+        f"<p><b>{esc(law.formula)}</b> — {esc(law.description)}.</p>",
+    ]
 
     # data overview
     frame = data.to_frame()
     cols = [c for c in ("N", "D", "C", "loss") if c in frame]
-    overview = pd.DataFrame({c: [frame[c].min(), frame[c].median(), frame[c].max()]
-                             for c in cols}, index=["min", "median", "max"]).T
-    parts += ["<h2>Data</h2>",
-              f"<p>{data.n} runs from <code>{esc(data.source)}</code>; "
-              f"{esc(data.flop_convention)}. Data hash <code>{fit.meta.get('data_hash', '')[:16]}"
-              "</code>.</p>", _table(overview)]
+    overview = pd.DataFrame(
+        {c: [frame[c].min(), frame[c].median(), frame[c].max()] for c in cols},
+        index=["min", "median", "max"],
+    ).T
+    parts += [
+        "<h2>Data</h2>",
+        f"<p>{data.n} runs from <code>{esc(data.source)}</code>; "
+        f"{esc(data.flop_convention)}. Data hash <code>{fit.meta.get('data_hash', '')[:16]}"
+        "</code>.</p>",
+        _table(overview),
+    ]
 
     # diagnostics
     summary = fit.summary()
     problems = fit.check()
-    status = ('<span class="ok">clean</span>' if not problems
-              else f'<span class="bad">{len(problems)} problem(s)</span>')
-    parts += ["<h2>Diagnostics</h2>",
-              f"<p>{status}: {fit.divergences} divergent transitions; max rank-normalized R-hat "
-              f"{summary['r_hat'].max():.4f}; min bulk ESS {summary['ess_bulk'].min():.0f}; "
-              f"min tail ESS {summary['ess_tail'].min():.0f} "
-              f"({fit.n_chains} chains × {fit.n_draws} draws).</p>"]
+    status = (
+        '<span class="ok">clean</span>'
+        if not problems
+        else f'<span class="bad">{len(problems)} problem(s)</span>'
+    )
+    parts += [
+        "<h2>Diagnostics</h2>",
+        f"<p>{status}: {fit.divergences} divergent transitions; max rank-normalized R-hat "
+        f"{summary['r_hat'].max():.4f}; min bulk ESS {summary['ess_bulk'].min():.0f}; "
+        f"min tail ESS {summary['ess_tail'].min():.0f} "
+        f"({fit.n_chains} chains × {fit.n_draws} draws).</p>",
+    ]
     if problems:
         parts.append("<ul>" + "".join(f"<li>{esc(p)}</li>" for p in problems) + "</ul>")
 
     # parameters
-    parts += ["<h2>Posterior of the parameters</h2>",
-              "<p class='muted'>q5–q95 is the 90% credible interval; <code>sigma</code> is the "
-              "residual scale of log-loss.</p>", _table(summary)]
+    parts += [
+        "<h2>Posterior of the parameters</h2>",
+        "<p class='muted'>q5–q95 is the 90% credible interval; <code>sigma</code> is the "
+        "residual scale of log-loss.</p>",
+        _table(summary),
+    ]
 
     # allocation
     try:
@@ -108,41 +128,55 @@ def build_report(fit, *, budgets: Sequence[float] = (5.76e23, 1e24, 1e26), seed:
     if allocatable:
         res = compute_optimal(fit, list(budgets), warn=False)
         alloc = res.table.copy()
-        parts += ["<h2>Compute-optimal allocation</h2>",
-                  "<p class='muted'>Per training budget C (FLOPs, C = 6ND unless stated): "
-                  "optimal parameters, tokens, tokens per parameter and loss, with 90% "
-                  "intervals.</p>", _table(alloc, index=False)]
+        parts += [
+            "<h2>Compute-optimal allocation</h2>",
+            "<p class='muted'>Per training budget C (FLOPs, C = 6ND unless stated): "
+            "optimal parameters, tokens, tokens per parameter and loss, with 90% "
+            "intervals.</p>",
+            _table(alloc, index=False),
+        ]
         if getattr(res, "exponents", None) is not None and len(res.exponents):
-            parts += ["<p>Allocation exponents (N_opt ∝ C^a, D_opt ∝ C^b):</p>",
-                      _table(res.exponents)]
+            parts += [
+                "<p>Allocation exponents (N_opt ∝ C^a, D_opt ∝ C^b):</p>",
+                _table(res.exponents),
+            ]
 
     # figures
     parts.append("<h2>Figures</h2>")
     figures = {name: make(fit) for name, make in plots.figure_makers(fit).items()}
     figures["posterior_predictive"] = plot_predictive_check(posterior_predictive(fit, seed=seed))
     for name, fig in figures.items():
-        parts.append(f"<figure><img alt='{esc(name)}' src='data:image/png;base64,{_png(fig)}'>"
-                     f"<figcaption>{esc(_CAPTIONS.get(name, name))}</figcaption></figure>")
+        parts.append(
+            f"<figure><img alt='{esc(name)}' src='data:image/png;base64,{_png(fig)}'>"
+            f"<figcaption>{esc(_CAPTIONS.get(name, name))}</figcaption></figure>"
+        )
 
     # settings
     versions = fit.meta.get("versions", {})
-    settings = pd.DataFrame({"value": [
-        f"{cfg.chains} chains × ({cfg.warmup} warmup + {cfg.draws} draws)",
-        f"{cfg.likelihood}" + (f" (nu = {cfg.nu:g})" if cfg.likelihood == "student_t" else ""),
-        f"target_accept {cfg.target_accept}, max_tree_depth {cfg.max_tree_depth}, "
-        f"{'dense' if cfg.dense_mass else 'diagonal'} mass matrix",
-        str(cfg.seed),
-        ", ".join(f"{k}0 = {v:.4g}" for k, v in fit.ref.items()),
-        "; ".join(f"{k} ~ {v}" for k, v in fit.priors.items()),
-        ", ".join(f"{k} {v}" for k, v in versions.items()),
-        str(fit.meta.get("created", "")),
-    ]}, index=["sampler", "likelihood", "NUTS", "seed", "pivots", "priors", "versions",
-               "created"])
+    settings = pd.DataFrame(
+        {
+            "value": [
+                f"{cfg.chains} chains × ({cfg.warmup} warmup + {cfg.draws} draws)",
+                f"{cfg.likelihood}"
+                + (f" (nu = {cfg.nu:g})" if cfg.likelihood == "student_t" else ""),
+                f"target_accept {cfg.target_accept}, max_tree_depth {cfg.max_tree_depth}, "
+                f"{'dense' if cfg.dense_mass else 'diagonal'} mass matrix",
+                str(cfg.seed),
+                ", ".join(f"{k}0 = {v:.4g}" for k, v in fit.ref.items()),
+                "; ".join(f"{k} ~ {v}" for k, v in fit.priors.items()),
+                ", ".join(f"{k} {v}" for k, v in versions.items()),
+                str(fit.meta.get("created", "")),
+            ]
+        },
+        index=["sampler", "likelihood", "NUTS", "seed", "pivots", "priors", "versions", "created"],
+    )
     parts += ["<h2>Settings and provenance</h2>", _table(settings)]
     body = "\n".join(parts)
-    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-            f"<title>{esc(title)}</title><style>{_CSS}</style></head><body>{body}"
-            "<p class='muted'>Generated by scaling_bayes.</p></body></html>")
+    return (
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{esc(title)}</title><style>{_CSS}</style></head><body>{body}"
+        "<p class='muted'>Generated by scaling_bayes.</p></body></html>"
+    )
 
 
 def write_report(fit, path, **kwargs) -> Path:

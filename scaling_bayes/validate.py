@@ -128,8 +128,9 @@ def sbc(
     pri = resolve_priors(law, priors)
     base = load_data(design.assign(loss=1.0))
     ref = _initial_ref(law, base)
-    sims, _ = simulate_prior(law, base, pri, likelihood=likelihood, nu=nu, ref=ref, n=n_sims,
-                             seed=seed)
+    sims, _ = simulate_prior(
+        law, base, pri, likelihood=likelihood, nu=nu, ref=ref, n=n_sims, seed=seed
+    )
     y = sims["log_loss"]
     truth = {k: sims[k] for k in (*law.site_names, SIGMA.name)}
     frames = [base.to_frame().assign(loss=np.exp(y[i])) for i in range(n_sims)]
@@ -141,11 +142,20 @@ def sbc(
     posts: dict[str, list] = {k: [] for k in names}
     divergences, rhats, esss, t_total = [], [], [], 0.0
     for start in range(0, len(frames), batch_size):
-        chunk = frames[start:start + batch_size]
+        chunk = frames[start : start + batch_size]
         pad = batch_size - len(chunk)  # keep one compiled shape: pad the last batch
-        many = fit_many(chunk + chunk[:1] * pad, law=law, seed=seed + 1 + start, chains=chains,
-                        warmup=warmup, draws=draws, likelihood=likelihood, nu=nu,
-                        priors=priors, ref=ref)
+        many = fit_many(
+            chunk + chunk[:1] * pad,
+            law=law,
+            seed=seed + 1 + start,
+            chains=chains,
+            warmup=warmup,
+            draws=draws,
+            likelihood=likelihood,
+            nu=nu,
+            priors=priors,
+            ref=ref,
+        )
         keep = len(chunk)
         for k in names:
             posts[k].append(many.posterior[k][:keep].reshape(keep, -1)[:, ::thin])
@@ -165,19 +175,41 @@ def sbc(
     rows = []
     for k in names:
         stat, dof, p = uniformity_test(rank_df[k].to_numpy(), n_ranks, bins)
-        rows.append({"parameter": k, "chi2": stat, "dof": dof, "p_value": p,
-                     "rejected": p < alpha})
+        rows.append({"parameter": k, "chi2": stat, "dof": dof, "p_value": p, "rejected": p < alpha})
     tests = pd.DataFrame(rows).set_index("parameter")
-    diag = pd.DataFrame({"divergences": np.concatenate(divergences),
-                         "max_r_hat": np.concatenate(rhats),
-                         "min_ess_bulk": np.concatenate(esss)})
-    settings = {"n_sims": n_sims, "n_used": int(ok.sum()), "design_rows": base.n,
-                "seed": seed, "chains": chains, "warmup": warmup, "draws": draws,
-                "thin": thin, "likelihood": likelihood, "nu": nu, "alpha": alpha,
-                "bins": bins, "ref": ref, "priors": {k: str(v) for k, v in pri.items()},
-                "batch_size": batch_size, "time_s": t_total}
-    return SBCResult(law=law.name, ranks=rank_df, n_ranks=n_ranks, tests=tests,
-                     diagnostics=diag, settings=settings)
+    diag = pd.DataFrame(
+        {
+            "divergences": np.concatenate(divergences),
+            "max_r_hat": np.concatenate(rhats),
+            "min_ess_bulk": np.concatenate(esss),
+        }
+    )
+    settings = {
+        "n_sims": n_sims,
+        "n_used": int(ok.sum()),
+        "design_rows": base.n,
+        "seed": seed,
+        "chains": chains,
+        "warmup": warmup,
+        "draws": draws,
+        "thin": thin,
+        "likelihood": likelihood,
+        "nu": nu,
+        "alpha": alpha,
+        "bins": bins,
+        "ref": ref,
+        "priors": {k: str(v) for k, v in pri.items()},
+        "batch_size": batch_size,
+        "time_s": t_total,
+    }
+    return SBCResult(
+        law=law.name,
+        ranks=rank_df,
+        n_ranks=n_ranks,
+        tests=tests,
+        diagnostics=diag,
+        settings=settings,
+    )
 
 
 def plot_sbc(result: SBCResult, path=None):
@@ -188,8 +220,9 @@ def plot_sbc(result: SBCResult, path=None):
     import matplotlib.pyplot as plt
 
     names = list(result.ranks.columns)
-    fig, axes = plt.subplots(1, len(names), figsize=(2.6 * len(names), 2.6), sharey=True,
-                             constrained_layout=True)
+    fig, axes = plt.subplots(
+        1, len(names), figsize=(2.6 * len(names), 2.6), sharey=True, constrained_layout=True
+    )
     axes = np.atleast_1d(axes)
     n = len(result.ranks)
     z = np.linspace(0, 1, 101)
