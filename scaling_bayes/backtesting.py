@@ -419,9 +419,9 @@ def backtest(
 def plot_backtest(result: BacktestResult):
     """Figure: held-out observed vs predicted loss with 95% predictive intervals, one panel per
     method, on shared axes with the identity line."""
-    from scaling_bayes.plots import OKABE_ITO, _plt
+    from scaling_bayes._style import OKABE_ITO, pyplot
 
-    plt = _plt()
+    plt = pyplot()
     methods = list(result.table.index)
     n = len(methods)
     fig, axes = plt.subplots(

@@ -139,26 +139,25 @@ def prior_predictive(
 
 def plot_predictive_check(check: PredictiveCheck, path=None):
     """Residuals of log-loss against log N, log D, log C (with the 90% predictive band), and the
-    PIT histogram. Returns the Figure; writes it to ``path`` if given."""
-    import matplotlib
+    PIT histogram. Returns the Figure; writes it atomically to ``path`` if given (the format
+    from its suffix; no suffix: PDF and PNG; see :func:`scaling_bayes._style.save_figure`)."""
+    from scaling_bayes._style import OKABE_ITO, pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     res = check.residuals()
     xs = [
         (k, lbl)
         for k, lbl in (
             ("N", "model size N (parameters)"),
-            ("D", "training tokens D"),
+            ("D", "training data D (tokens)"),
             ("C", "training compute C (FLOPs)"),
         )
         if k in res
     ]
     fig, axes = plt.subplots(
-        1, len(xs) + 1, figsize=(3.6 * (len(xs) + 1), 3.3), constrained_layout=True
+        1, len(xs) + 1, figsize=(3.6 * (len(xs) + 1), 3.3), layout="constrained"
     )
-    blue, orange = "#0072B2", "#D55E00"
+    blue, orange = OKABE_ITO[0], OKABE_ITO[1]
     for ax, (k, label) in zip(axes, xs, strict=False):
         order = np.argsort(res[k].to_numpy())
         x = res[k].to_numpy()[order]
@@ -180,18 +179,21 @@ def plot_predictive_check(check: PredictiveCheck, path=None):
         ax.axhline(0, color="0.3", lw=0.8)
         ax.set_xscale("log")
         ax.set_xlabel(label)
-    axes[0].set_ylabel("log-loss residual (observed − predicted)")
+    axes[0].set_ylabel("log-loss residual\nlog L(observed) − log L(predicted)")
+    for ax in axes[1 : len(xs)]:  # one residual scale, labelled once
+        ax.sharey(axes[0])
+        ax.tick_params(labelleft=False)
     axes[0].legend(fontsize=7, loc="best")
     ax = axes[-1]
     ax.hist(res["pit"], bins=10, range=(0, 1), color=blue, alpha=0.8, edgecolor="white")
     ax.axhline(len(res) / 10, color="0.3", ls="--", lw=0.8, label="uniform")
     ax.set_xlabel("PIT: P(replicated < observed)")
-    ax.set_ylabel("observations")
+    ax.set_ylabel("number of runs")
     ax.legend(fontsize=7)
     fig.suptitle(
         f"{check.kind.capitalize()} predictive check, law {check.law} ({check.data.n} runs)",
         fontsize=10,
     )
     if path is not None:
-        fig.savefig(path, dpi=150)
+        save_figure(fig, path)
     return fig

@@ -141,14 +141,11 @@ def _write_fit_outputs(result, args, out: Path, where: str, written: list) -> in
             plots = None
         if plots is not None and hasattr(plots, "save_all"):
             written += list(plots.save_all(result, out))
+        from scaling_bayes._style import save_figure
         from scaling_bayes.checks import plot_predictive_check, posterior_predictive
 
         fig = plot_predictive_check(posterior_predictive(result, seed=args.seed))
-        for ext in ("png", "pdf"):
-            path = out / f"posterior_predictive.{ext}"
-            results.atomic_write(path, lambda tmp, ext=ext: fig.savefig(tmp, format=ext,
-                                                                         dpi=150))
-            written.append(path)
+        written += save_figure(fig, out / "posterior_predictive", ("png", "pdf"), close=True)
     print("wrote: " + ", ".join(str(p) for p in written))
     return 0
 

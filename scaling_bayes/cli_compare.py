@@ -78,17 +78,11 @@ def _write(out: Path, name: str, df, index: bool = True) -> Path:
     return atomic_write(out / name, lambda tmp: df.to_csv(tmp, index=index))
 
 
-def _save_fig(fig, path: Path) -> Path:
-    from scaling_bayes.results import atomic_write
+def _save_fig(fig, path: Path) -> list[Path]:
+    """PNG and vector PDF next to each other (``comparison.png``, ``comparison.pdf``)."""
+    from scaling_bayes._style import save_figure
 
-    def write(tmp):
-        fig.savefig(tmp, format=path.suffix.lstrip("."), dpi=130)
-
-    p = atomic_write(path, write)
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return p
+    return save_figure(fig, path, ("png", "pdf"), close=True)
 
 
 def _cmd_compare(args) -> int:
@@ -143,7 +137,7 @@ def _cmd_compare(args) -> int:
         _write(out, "allocations.csv", res.allocations, index=False),
     ]
     if not args.no_plots:
-        written.append(_save_fig(cm.plot(res), out / "comparison.png"))
+        written += _save_fig(cm.plot(res), out / "comparison.png")
     print("wrote: " + ", ".join(str(p) for p in written))
     return 0
 
@@ -194,7 +188,7 @@ def _cmd_backtest(args) -> int:
         _write(out, "backtest_predictions.csv", res.predictions, index=False),
     ]
     if not args.no_plots:
-        written.append(_save_fig(bt.plot_backtest(res), out / "backtest.png"))
+        written += _save_fig(bt.plot_backtest(res), out / "backtest.png")
     print("wrote: " + ", ".join(str(p) for p in written))
     return 0
 

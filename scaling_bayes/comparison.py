@@ -471,7 +471,7 @@ def compare(
 
 # ============================================================================ figure
 def _colors(names) -> dict[str, str]:
-    from scaling_bayes.plots import OKABE_ITO
+    from scaling_bayes._style import OKABE_ITO
 
     return {n: OKABE_ITO[i % (len(OKABE_ITO) - 1)] for i, n in enumerate(names)}
 
@@ -480,9 +480,9 @@ def plot(result: ComparisonResult):
     """Figure: ELPD difference to the best fit (±SE of the difference), the allocation exponent
     ``a`` and tokens/param at each budget (medians with 90% intervals; Approach 3: point fit with
     bootstrap 90% interval), one colour per method (Okabe–Ito)."""
-    from scaling_bayes.plots import _plt
+    from scaling_bayes._style import pyplot
 
-    plt = _plt()
+    plt = pyplot()
     t = result.table
     names = list(t.index)
     col = _colors(names)
@@ -499,6 +499,7 @@ def plot(result: ComparisonResult):
     ax.set_ylim(-0.6, len(bay) - 0.4)
     ax.invert_yaxis()
     ax.set_xlabel("ELPD-LOO difference to the best (nats, ±SE)")
+    ax.set_ylabel("law (stacking weight)")
     ax.set_title("Predictive fit (PSIS-LOO, log-loss)")
 
     ax = axes[1]
@@ -519,6 +520,7 @@ def plot(result: ComparisonResult):
     ax.set_ylim(-0.6, len(names) - 0.4)
     ax.invert_yaxis()
     ax.set_xlabel("allocation exponent a  (N_opt ∝ C^a), 90% interval")
+    ax.set_ylabel("method")
     ax.set_title("Compute-optimal allocation")
     ax.legend(loc="best")
 
@@ -684,9 +686,9 @@ def compare_conventions(
 def plot_conventions(result: ConventionResult):
     """Figure: allocation exponent ``a`` (median, 90% interval) per convention, and the
     compute-optimal tokens/param at each budget."""
-    from scaling_bayes.plots import _plt
+    from scaling_bayes._style import pyplot
 
-    plt = _plt()
+    plt = pyplot()
     t = result.table
     names = list(t.index)
     col = _colors(names)
@@ -710,6 +712,7 @@ def plot_conventions(result: ConventionResult):
     ax.set_ylim(-0.6, len(names) - 0.4)
     ax.invert_yaxis()
     ax.set_xlabel("allocation exponent a  (N_opt ∝ C^a), 90% interval")
+    ax.set_ylabel(result.by)
     ax.set_title(f"Allocation exponent by {result.by}")
     ax.legend(loc="best")
     ax = axes[1]

@@ -1,8 +1,10 @@
-"""Figures of a fit (matplotlib, "Agg" backend, imported lazily). Functions never sample or fit:
-bands are quantiles of the law's mean over the stored posterior draws.
+"""Figures of a fit (matplotlib, imported lazily, in the one publication style of
+:mod:`scaling_bayes._style`). Functions never sample or fit: bands are quantiles of the law's mean
+over the stored posterior draws.
 
 Every ``plot_*`` takes a :class:`~scaling_bayes.results.Fit` and ``ax=None`` (or ``axes``) and
-returns the Figure. :func:`save_all` writes all of them (PNG and PDF).
+returns the Figure. :func:`save_all` writes all of them (PNG and vector PDF); :func:`save_figure`
+writes any one figure atomically.
 """
 
 from __future__ import annotations
@@ -11,29 +13,23 @@ from pathlib import Path
 
 import numpy as np
 
-#: Okabe–Ito colour-blind-safe palette (yellow last: it is hard to see on white).
-OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
-_STYLE = {
-    "font.size": 10,
-    "axes.titlesize": 11,
-    "axes.labelsize": 10,
-    "legend.fontsize": 8,
-    "xtick.labelsize": 9,
-    "ytick.labelsize": 9,
-    "font.family": "DejaVu Sans",
-}
+from scaling_bayes._style import OKABE_ITO, save_figure
+from scaling_bayes._style import pyplot as _plt
+
+__all__ = [
+    "OKABE_ITO",
+    "plot_data_fit",
+    "plot_isoflop",
+    "plot_frontier",
+    "plot_forecast",
+    "plot_exponents",
+    "figure_makers",
+    "save_all",
+    "save_figure",
+]
+
 FRONTIER_RANGE = (1e18, 1e26)
 CHINCHILLA_POINT = (5.76e23, 70e9)  # (C FLOPs, N params) of Chinchilla
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    plt.rcParams.update(_STYLE)
-    return plt
 
 
 def _new(ax, figsize=(6.0, 4.2)):
@@ -93,7 +89,7 @@ def plot_data_fit(fit, ax=None, n_curves: int = 5):
         _band(ax, grid, _mean_loss(fit, {v: grid}), OKABE_ITO[0], _law_label(fit))
         names = {
             "N": "model size N (parameters)",
-            "D": "training tokens D",
+            "D": "training data D (tokens)",
             "C": "training compute C (FLOPs)",
         }
         ax.set_xlabel(names[v])
@@ -105,7 +101,7 @@ def plot_data_fit(fit, ax=None, n_curves: int = 5):
             N, data.loss, c=D, cmap=cmap, norm=norm, s=14, alpha=0.85, edgecolors="none", zorder=3
         )
         cb = fig.colorbar(sc, ax=ax)
-        cb.set_label("training tokens D")
+        cb.set_label("training data D (tokens)")
         grid = np.geomspace(N.min() / 1.5, N.max() * 1.5, 150)
         levels = np.geomspace(np.quantile(D, 0.05), np.quantile(D, 0.95), n_curves)
         for d in levels:
@@ -254,7 +250,7 @@ def plot_frontier(fit, axes=None, compute_range=FRONTIER_RANGE):
     data_C = 6 * fit.data.get("N") * fit.data.get("D")
     for ax, q, lab in (
         (axes[0], "N_opt", "compute-optimal model size N (parameters)"),
-        (axes[1], "D_opt", "compute-optimal training tokens D"),
+        (axes[1], "D_opt", "compute-optimal training data D (tokens)"),
     ):
         x = res.draws[q]
         _band(
@@ -410,23 +406,11 @@ def save_all(fit, out_dir, formats=("png", "pdf"), dpi: int = 150) -> list[Path]
     """Write every figure that applies to the fit's law into ``out_dir``; return the paths.
 
     Allocation figures (IsoFLOP, frontier, forecast) need a law of N and D; the IsoFLOP figure
-    also needs >= 3 runs at some compute budget."""
-    from scaling_bayes.results import atomic_write
-
-    plt = _plt()
+    also needs >= 3 runs at some compute budget. Files are written atomically
+    (:func:`scaling_bayes._style.save_figure`)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    makers = figure_makers(fit)
     written = []
-    for name, make in makers.items():
-        fig = make(fit)
-        try:
-            for ext in formats:
-                path = out / f"{name}.{ext}"
-                atomic_write(
-                    path, lambda tmp, ext=ext, fig=fig: fig.savefig(tmp, format=ext, dpi=dpi)
-                )
-                written.append(path)
-        finally:
-            plt.close(fig)
+    for name, make in figure_makers(fit).items():
+        written += save_figure(make(fit), out / name, formats, dpi=dpi, close=True)
     return written

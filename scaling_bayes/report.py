@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -43,12 +42,9 @@ _CAPTIONS = {
 
 
 def _png(fig) -> str:
-    import matplotlib.pyplot as plt
+    from scaling_bayes._style import figure_bytes
 
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    return base64.b64encode(figure_bytes(fig, "png", dpi=110, close=True)).decode("ascii")
 
 
 def _table(df: pd.DataFrame, index: bool = True) -> str:
@@ -63,9 +59,6 @@ def build_report(
     title: str | None = None,
 ) -> str:
     """The report as an HTML string (figures embedded; no external files or links needed)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     from scaling_bayes import plots
     from scaling_bayes.allocation import check_allocatable, compute_optimal
     from scaling_bayes.checks import plot_predictive_check, posterior_predictive

@@ -213,15 +213,15 @@ def sbc(
 
 
 def plot_sbc(result: SBCResult, path=None):
-    """ECDF-difference plot per parameter with a pointwise 99% binomial band (grey)."""
-    import matplotlib
+    """ECDF-difference plot per parameter with a pointwise 99% binomial band (grey). Returns the
+    Figure; writes it atomically to ``path`` if given (format from the suffix; no suffix: PDF and
+    PNG)."""
+    from scaling_bayes._style import OKABE_ITO, pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     names = list(result.ranks.columns)
     fig, axes = plt.subplots(
-        1, len(names), figsize=(2.6 * len(names), 2.6), sharey=True, constrained_layout=True
+        1, len(names), figsize=(2.6 * len(names), 2.6), sharey=True, layout="constrained"
     )
     axes = np.atleast_1d(axes)
     n = len(result.ranks)
@@ -231,12 +231,12 @@ def plot_sbc(result: SBCResult, path=None):
         u = (result.ranks[k].to_numpy() + 0.5) / (result.n_ranks + 1)
         ecdf = np.searchsorted(np.sort(u), z, side="right") / n
         ax.fill_between(z, -band, band, color="0.85", label="99% band")
-        ax.plot(z, ecdf - z, color="#0072B2")
+        ax.plot(z, ecdf - z, color=OKABE_ITO[0])
         p = result.tests.loc[k, "p_value"]
         ax.set_title(f"{k}\np = {p:.2g}", fontsize=9)
         ax.set_xlabel("fractional rank")
-    axes[0].set_ylabel("ECDF − uniform")
+    axes[0].set_ylabel("ECDF − uniform CDF")
     fig.suptitle(f"SBC of law {result.law}: {n} simulations", fontsize=10)
     if path is not None:
-        fig.savefig(path, dpi=150)
+        save_figure(fig, path)
     return fig
