@@ -288,6 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
     from scaling_bayes import cli_compare
 
     cli_compare.register(sub)
+    from scaling_bayes import cli_shape
+
+    cli_shape.register(sub)
     return p
 
 

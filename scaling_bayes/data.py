@@ -46,6 +46,17 @@ DESCRIPTIONS = {
     "D": "training tokens",
     "C": "training compute in FLOPs",
     "loss": "final loss (nats/token)",
+    "aspect": "aspect ratio d_model/n_layers",
+    "width": "model width d_model",
+    "depth": "number of layers",
+}
+
+#: Architecture-shape columns, recognised among the extra columns (case-insensitive). The
+#: aspect ratio is taken from an ``aspect`` column, else derived as width / depth.
+SHAPE_ALIASES: dict[str, tuple[str, ...]] = {
+    "aspect": ("aspect", "aspect_ratio"),
+    "width": ("width", "d_model", "hidden_size", "n_embd", "model_dim", "dim"),
+    "depth": ("depth", "n_layers", "n_layer", "num_layers", "layers", "num_hidden_layers"),
 }
 
 #: FLOPs per parameter per token in the default compute model C = 6*N*D.
@@ -117,7 +128,10 @@ class ScalingData:
         return int(self.loss.shape[0])
 
     def get(self, name: str) -> np.ndarray:
-        """The array for input ``name`` (``"N"``, ``"D"``, ``"C"`` or ``"loss"``)."""
+        """The array for input ``name``: ``"N"``, ``"D"``, ``"C"``, ``"loss"``, or a shape
+        covariate (``"aspect"``, ``"width"``, ``"depth"``) read from the extra columns."""
+        if name in SHAPE_ALIASES:
+            return self.shape_column(name)
         value = getattr(self, name)
         if value is None:
             raise MissingColumnError(
@@ -125,6 +139,27 @@ class ScalingData:
                 f"derived; columns recognised as {name}: {', '.join(ALIASES[name])}"
             )
         return value
+
+    def shape_column(self, name: str) -> np.ndarray:
+        """Aspect ratio, width or depth from the extra columns (validated: finite and > 0)."""
+        lower = {str(c).strip().lower(): c for c in self.extra.columns}
+        for alias in SHAPE_ALIASES[name]:
+            if alias in lower:
+                col = lower[alias]
+                return _numeric(self.extra, col, name)
+        if name == "aspect":
+            try:
+                width, depth = self.shape_column("width"), self.shape_column("depth")
+            except MissingColumnError:
+                pass
+            else:
+                return width / depth
+        how = (" or width and depth columns (width: "
+               f"{', '.join(SHAPE_ALIASES['width'])}; depth: {', '.join(SHAPE_ALIASES['depth'])})"
+               if name == "aspect" else "")
+        raise MissingColumnError(
+            f"column {name!r} ({DESCRIPTIONS[name]}) is not in the data; give a column named "
+            f"{' or '.join(SHAPE_ALIASES[name])}{how}")
 
     def to_frame(self) -> pd.DataFrame:
         """Standard columns (those present) followed by the extra columns."""

@@ -32,6 +32,7 @@ INPUT_DESCRIPTIONS = {
     "N": "model size (parameters)",
     "D": "training tokens",
     "C": "training compute (FLOPs)",
+    "aspect": "aspect ratio d_model/n_layers (width/depth)",
 }
 
 
@@ -86,6 +87,8 @@ class Law:
     initial_ref
         How the reference scale of each input starts: ``"min"`` (smallest value in the data) or
         ``"geomean"``.
+    base
+        The law a derived law extends (``None`` for a law defined from scratch).
     """
 
     name: str
@@ -99,6 +102,8 @@ class Law:
     to_textbook: Callable[[Mapping[str, Array], Mapping[str, Array]], dict[str, Array]]
     pivots: tuple[Pivot, ...] = ()
     initial_ref: Mapping[str, str] = field(default_factory=dict)
+    #: For a derived law (e.g. a shape variant made by :func:`with_shape`), the law it extends.
+    base: Law | None = None
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -363,3 +368,91 @@ def _make_power_law(var: str, irreducible: bool) -> Law:
 for _var in ("N", "D", "C"):
     register_law(_make_power_law(_var, irreducible=False))
     register_law(_make_power_law(_var, irreducible=True))
+
+
+# ----------------------------------------------------------------------------- shape
+#: Aspect ratio (d_model / n_layers) at which the textbook shape parameters are quoted.
+SHAPE_REF_ASPECT = 64.0
+_LN2 = 0.6931471805599453
+
+
+def _shape_absorb_sites(base: Law) -> tuple[tuple[str, ...], str]:
+    """Sampler sites that a log-scale factor on the law's loss-dependent part is added to."""
+    if any(s.name == "E" for s in base.sites) and base.pivots:
+        return tuple(p.amp for p in base.pivots), "reducible loss L - E"
+    if any(s.name == "l0" for s in base.sites):
+        return ("l0",), "loss"
+    raise ValueError(
+        f"law {base.name!r} has neither an irreducible term E with pivoted amplitudes nor a "
+        "log-loss level l0, so a shape factor cannot be attached to it")
+
+
+def with_shape(base: Law, name: str | None = None) -> Law:
+    """``base`` with a multiplicative architecture-shape term on its reducible loss.
+
+    With ``r`` the aspect ratio d_model/n_layers and ``u = log2(r / 64)``, the reducible loss
+    ``L - E`` (the whole loss for laws without ``E``, e.g. Kaplan's) is multiplied by
+    ``exp(shape_slope * u + shape_curv * u^2)``. ``shape_slope`` is the change in log reducible
+    loss per doubling of the aspect ratio at ``r = 64``; ``shape_curv > 0`` is a bowl whose
+    bottom, ``64 * 2^(-shape_slope / (2 shape_curv))``, is the best aspect ratio. Priors are
+    centred on "no effect". The other textbook parameters (A, B, ...) are those of a model with
+    aspect ratio 64. The sampler centres the quadratic at the data's geometric-mean aspect ratio
+    (``ref["aspect"]``) and folds the constant this moves into the amplitudes, exactly.
+    """
+    absorb, what = _shape_absorb_sites(base)
+    has_E = "E" in base.param_names
+    d_ref = SHAPE_REF_ASPECT
+
+    def shift(phi, s):
+        return {**phi, **{a: phi[a] + s for a in absorb}}
+
+    def sampler_log_loss(phi, x):
+        v = x["aspect"] / _LN2
+        s = phi["shape_slope_ref"] * v + phi["shape_curv"] * v * v
+        return base.sampler_log_loss(shift(phi, s), x)
+
+    def to_textbook(phi, ref):
+        d = jnp.log2(ref["aspect"] / d_ref)
+        g1, g2 = phi["shape_slope_ref"], phi["shape_curv"]
+        theta = base.to_textbook(shift(phi, g2 * d * d - g1 * d), ref)
+        return {**theta, "shape_slope": g1 - 2.0 * g2 * d, "shape_curv": g2}
+
+    def log_loss(theta, inputs):
+        u = jnp.log2(inputs["aspect"] / d_ref)
+        s = theta["shape_slope"] * u + theta["shape_curv"] * u * u
+        if not has_E:
+            return base.log_loss(theta, inputs) + s
+        # log(L - E) exactly: the base law with E = 0 (its log-sum-exp drops the -inf term)
+        log_reducible = base.log_loss({**theta, "E": jnp.zeros_like(theta["E"])}, inputs)
+        return jnp.logaddexp(jnp.log(theta["E"]), log_reducible + s)
+
+    return Law(
+        name=name or f"{base.name}_shape",
+        formula=f"{base.formula}, {what} x exp(shape_slope*u + shape_curv*u^2), "
+        "u = log2(aspect/64)",
+        description=f"{base.description}, with an architecture-shape term in the aspect ratio "
+        "d_model/n_layers (prior centred on no effect)",
+        inputs=(*base.inputs, "aspect"),
+        params=(
+            *base.params,
+            Param("shape_slope", f"change in log {what} per doubling of the aspect ratio at 64"),
+            Param("shape_curv", f"curvature of log {what} in log2(aspect ratio)"),
+        ),
+        sites=(
+            *base.sites,
+            Param("shape_slope_ref", f"change in log {what} per doubling of the aspect ratio "
+                  "at the data's reference aspect ratio", ("Normal", {"loc": 0.0, "scale": 0.1})),
+            Param("shape_curv", f"curvature of log {what} in log2(aspect ratio)",
+                  ("Normal", {"loc": 0.0, "scale": 0.05})),
+        ),
+        log_loss=log_loss,
+        sampler_log_loss=sampler_log_loss,
+        to_textbook=to_textbook,
+        pivots=base.pivots,
+        initial_ref={**base.initial_ref, "aspect": "geomean"},
+        base=base,
+    )
+
+
+CHINCHILLA_SHAPE = register_law(with_shape(CHINCHILLA))
+KAPLAN_SHAPE = register_law(with_shape(KAPLAN))

@@ -14,8 +14,11 @@ def test_sampler_and_textbook_forms_agree(law):
     for _ in range(5):
         phi = {s.name: (rng.uniform(0.05, 0.8) if s.domain == "positive" else rng.normal())
                for s in law.sites}
-        raw = {v: 10 ** rng.uniform(6, 13, size=50) for v in law.inputs}
-        ref = {v: 10 ** rng.uniform(7, 10) for v in law.inputs}
+        # sizes over 7 decades; aspect ratios d_model/n_layers over their real range, 1-1000
+        raw = {v: 10 ** rng.uniform(*((0, 3) if v == "aspect" else (6, 13)), size=50)
+               for v in law.inputs}
+        ref = {v: 10 ** rng.uniform(*((0.5, 2.5) if v == "aspect" else (7, 10)))
+               for v in law.inputs}
         x = {v: np.log(raw[v] / ref[v]) for v in law.inputs}
         a = np.asarray(law.sampler_log_loss(phi, x))
         b = np.asarray(law.log_loss(law.to_textbook(phi, ref), raw))

@@ -31,6 +31,9 @@ from scaling_bayes.priors import resolve_priors
 jax.config.update("jax_enable_x64", True)
 
 LAWS = list(_REGISTRY.values())
+SHAPE = {"shape_slope": 0.04, "shape_curv": 0.008}
+TRUTH = {**TRUTH, "chinchilla_shape": {**TRUTH["chinchilla"], **SHAPE},
+         "kaplan_shape": {**TRUTH["kaplan"], **SHAPE}}
 N_ROWS = 64  # a bucket size: n_pad == N_ROWS
 N_POINTS = 512
 
@@ -44,7 +47,10 @@ def sweep(n: int = N_ROWS, seed: int = 0) -> pd.DataFrame:
     D[:4] = [1e3, 1e15, 1e3, 1e15]
     loss = np.exp(rng.uniform(np.log(0.05), np.log(20.0), n))
     loss[:2] = [0.05, 20.0]
-    return pd.DataFrame({"N": N, "D": D, "loss": loss})
+    # aspect ratio d_model/n_layers over its real range, corners included (shape laws)
+    aspect = 10 ** rng.uniform(0, 3, n)
+    aspect[:4] = [1.0, 1e3, 1e3, 1.0]
+    return pd.DataFrame({"N": N, "D": D, "loss": loss, "aspect": aspect})
 
 
 def _single_args(law, data, ref, n_pad):

@@ -221,6 +221,11 @@ def _load_muennighoff2023(drop_excluded: bool) -> pd.DataFrame:
     )
 
 
+#: Gemstones' embedding parameters per unit width: untied input and output embeddings of a
+#: 50,304-token vocabulary (inferred from the exact parameter counts; see the loader).
+GEMSTONES_EMBEDDING_PER_WIDTH = 2 * 50304
+
+
 def _load_gemstones2025(drop_excluded: bool) -> pd.DataFrame:
     """Gemstones: 22 width x depth shapes (48M-2B params), checkpoints and cooldowns (1169 rows).
 
@@ -244,6 +249,11 @@ def _load_gemstones2025(drop_excluded: bool) -> pd.DataFrame:
         completed run of that length; ``constant_lr_half_lr_ablation`` = the same shapes
         retrained with a lower LR, to ~100B (200 rows).
         ``run_name``; ``width`` (model dim), ``depth`` (layers), ``step`` (optimizer step).
+        ``N_nonembedding``: ``N - 100608 * width``, the count without the input and output
+        embeddings (2 x a 50,304-token vocabulary, untied). Derived here, not in the source:
+        the vocabulary size is inferred from the exact counts, which equal
+        ``15*depth*width^2 + (2*depth + 1)*width + 100608*width`` for 20 of the 22 shapes
+        (the two width-384 shapes differ in the attention block, not the embeddings).
         (The raw file's ``source_file`` column is dropped; ``phase`` identifies it.)
     Caveats
         Rows within a shape and phase are checkpoints of one run, so they are not independent;
@@ -256,9 +266,10 @@ def _load_gemstones2025(drop_excluded: bool) -> pd.DataFrame:
     del drop_excluded  # no exclusion flag in the source
     df = _read("gemstones2025.csv")
     df["C"] = df["C_6ND"]
+    df["N_nonembedding"] = df["N"] - GEMSTONES_EMBEDDING_PER_WIDTH * df["width"]
     return _finish(
         df,
-        ["C_6ND", "phase", "run_name", "width", "depth", "step"],
+        ["C_6ND", "N_nonembedding", "phase", "run_name", "width", "depth", "step"],
         name="gemstones2025",
         source="McLeish et al. 2025, arXiv:2502.06857",
         flop_convention="C = C_6ND = 6ND (the source reports no FLOPs)",
