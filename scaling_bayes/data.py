@@ -46,18 +46,23 @@ DESCRIPTIONS = {
     "D": "training tokens",
     "C": "training compute in FLOPs",
     "loss": "final loss (nats/token)",
-    "aspect": "aspect ratio d_model/n_layers",
-    "width": "model width d_model",
-    "depth": "number of layers",
 }
 
-#: Architecture-shape columns, recognised among the extra columns (case-insensitive). The
-#: aspect ratio is taken from an ``aspect`` column, else derived as width / depth.
-SHAPE_ALIASES: dict[str, tuple[str, ...]] = {
-    "aspect": ("aspect", "aspect_ratio"),
-    "width": ("width", "d_model", "hidden_size", "n_embd", "model_dim", "dim"),
-    "depth": ("depth", "n_layers", "n_layer", "num_layers", "layers", "num_hidden_layers"),
+#: Covariates beyond N, D, C that a law may take as inputs (``Law.inputs``), read from the extra
+#: columns by name (case-insensitive, first alias found wins): ``{input: (description,
+#: aliases)}``. Laws that need another covariate add an entry here. The aspect ratio is taken
+#: from an ``aspect`` column, else derived as width / depth.
+COVARIATES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "aspect": ("aspect ratio d_model/n_layers", ("aspect", "aspect_ratio")),
+    "width": ("model width d_model",
+              ("width", "d_model", "hidden_size", "n_embd", "model_dim", "dim")),
+    "depth": ("number of layers",
+              ("depth", "n_layers", "n_layer", "num_layers", "layers", "num_hidden_layers")),
 }
+
+
+def _describe(name: str) -> str:
+    return DESCRIPTIONS[name] if name in DESCRIPTIONS else COVARIATES[name][0]
 
 #: FLOPs per parameter per token in the default compute model C = 6*N*D.
 FLOPS_PER_PARAM_TOKEN = 6.0
@@ -130,36 +135,37 @@ class ScalingData:
     def get(self, name: str) -> np.ndarray:
         """The array for input ``name``: ``"N"``, ``"D"``, ``"C"``, ``"loss"``, or a shape
         covariate (``"aspect"``, ``"width"``, ``"depth"``) read from the extra columns."""
-        if name in SHAPE_ALIASES:
-            return self.shape_column(name)
+        if name in COVARIATES:
+            return self.covariate(name)
         value = getattr(self, name)
         if value is None:
             raise MissingColumnError(
-                f"column {name!r} ({DESCRIPTIONS[name]}) is not in the data and cannot be "
+                f"column {name!r} ({_describe(name)}) is not in the data and cannot be "
                 f"derived; columns recognised as {name}: {', '.join(ALIASES[name])}"
             )
         return value
 
-    def shape_column(self, name: str) -> np.ndarray:
-        """Aspect ratio, width or depth from the extra columns (validated: finite and > 0)."""
+    def covariate(self, name: str) -> np.ndarray:
+        """A covariate input (:data:`COVARIATES`) from the extra columns, validated like N and D
+        (numeric, finite, > 0; errors name the column and rows)."""
+        desc, aliases = COVARIATES[name]
         lower = {str(c).strip().lower(): c for c in self.extra.columns}
-        for alias in SHAPE_ALIASES[name]:
+        for alias in aliases:
             if alias in lower:
-                col = lower[alias]
-                return _numeric(self.extra, col, name)
+                return _numeric(self.extra, lower[alias], name)
+        how = ""
         if name == "aspect":
             try:
-                width, depth = self.shape_column("width"), self.shape_column("depth")
+                width, depth = self.covariate("width"), self.covariate("depth")
             except MissingColumnError:
                 pass
             else:
                 return width / depth
-        how = (" or width and depth columns (width: "
-               f"{', '.join(SHAPE_ALIASES['width'])}; depth: {', '.join(SHAPE_ALIASES['depth'])})"
-               if name == "aspect" else "")
+            how = (f" or width and depth columns (width: {', '.join(COVARIATES['width'][1])}; "
+                   f"depth: {', '.join(COVARIATES['depth'][1])})")
         raise MissingColumnError(
-            f"column {name!r} ({DESCRIPTIONS[name]}) is not in the data; give a column named "
-            f"{' or '.join(SHAPE_ALIASES[name])}{how}")
+            f"column {name!r} ({desc}) is not in the data; give a column named "
+            f"{' or '.join(aliases)}{how}")
 
     def to_frame(self) -> pd.DataFrame:
         """Standard columns (those present) followed by the extra columns."""
@@ -210,7 +216,7 @@ class ScalingData:
             a = self.get(v)
             if np.all(a == a[0]):
                 raise NoSpreadError(
-                    f"column {v!r} ({DESCRIPTIONS[v]}) takes the single value {a[0]:g} in all "
+                    f"column {v!r} ({_describe(v)}) takes the single value {a[0]:g} in all "
                     f"{self.n} rows; law {law.name!r} needs several distinct values of "
                     f"{', '.join(law.inputs)}"
                 )
@@ -282,7 +288,7 @@ def _find_columns(df: pd.DataFrame, columns: dict[str, str] | None) -> dict[str,
             hits = exact
         if len(hits) > 1 and std != "loss":
             raise DuplicateColumnError(
-                f"columns {', '.join(map(repr, hits))} all look like {std} ({DESCRIPTIONS[std]}); "
+                f"columns {', '.join(map(repr, hits))} all look like {std} ({_describe(std)}); "
                 f"say which to use, e.g. columns={{'{std}': {hits[0]!r}}} "
                 f"(CLI: --column {std}={hits[0]})"
             )
@@ -301,11 +307,11 @@ def _find_columns(df: pd.DataFrame, columns: dict[str, str] | None) -> dict[str,
 def _numeric(df: pd.DataFrame, col: str, std: str) -> np.ndarray:
     s = df[col]
     if pd.api.types.is_bool_dtype(s):
-        raise NonNumericError(f"column {col!r} ({DESCRIPTIONS[std]}) holds booleans, not numbers")
+        raise NonNumericError(f"column {col!r} ({_describe(std)}) holds booleans, not numbers")
     if pd.api.types.is_complex_dtype(s) or (
             s.dtype == object and any(isinstance(v, complex) for v in s)):
         raise NonNumericError(
-            f"column {col!r} ({DESCRIPTIONS[std]}) holds complex numbers; values must be real")
+            f"column {col!r} ({_describe(std)}) holds complex numbers; values must be real")
     if pd.api.types.is_numeric_dtype(s):
         values = s.to_numpy(dtype="float64", na_value=np.nan)
     else:
@@ -320,25 +326,25 @@ def _numeric(df: pd.DataFrame, col: str, std: str) -> np.ndarray:
         if bad:
             examples = ", ".join(repr(str(s.iloc[i])) for i in bad[:3])
             raise NonNumericError(
-                f"column {col!r} ({DESCRIPTIONS[std]}) must be numeric; {_rows(bad)} hold "
+                f"column {col!r} ({_describe(std)}) must be numeric; {_rows(bad)} hold "
                 f"text: {examples}"
             )
     missing = np.flatnonzero(np.isnan(values))
     if missing.size:
         raise NonFiniteError(
-            f"column {col!r} ({DESCRIPTIONS[std]}) has missing or NaN values in "
+            f"column {col!r} ({_describe(std)}) has missing or NaN values in "
             f"{_rows(missing)}; drop or fill those rows"
         )
     inf = np.flatnonzero(np.isinf(values))
     if inf.size:
         raise NonFiniteError(
-            f"column {col!r} ({DESCRIPTIONS[std]}) has infinite values in {_rows(inf)}"
+            f"column {col!r} ({_describe(std)}) has infinite values in {_rows(inf)}"
         )
     nonpos = np.flatnonzero(values <= 0)
     if nonpos.size:
         examples = ", ".join(f"{values[i]:g}" for i in nonpos[:3])
         raise NonPositiveError(
-            f"column {col!r} ({DESCRIPTIONS[std]}) must be > 0; {_rows(nonpos)} "
+            f"column {col!r} ({_describe(std)}) must be > 0; {_rows(nonpos)} "
             f"hold {examples}"
         )
     return values
@@ -422,7 +428,7 @@ def load_data(
             bad = np.flatnonzero(~np.isfinite(arr) | (arr <= 0))
             if bad.size:
                 raise NonFiniteError(
-                    f"derived column {name!r} ({DESCRIPTIONS[name]}) over- or underflows in "
+                    f"derived column {name!r} ({_describe(name)}) over- or underflows in "
                     f"{_rows(bad)} ({convention}); check the magnitudes of N, D and C"
                 )
     extra_cols = [c for c in df.columns if c not in found.values()]
