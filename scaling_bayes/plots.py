@@ -4,7 +4,8 @@ over the stored posterior draws.
 
 Every ``plot_*`` takes a :class:`~scaling_bayes.results.Fit` and ``ax=None`` (or ``axes``) and
 returns the Figure. :func:`save_all` writes all of them (PNG and vector PDF); :func:`save_figure`
-writes any one figure atomically.
+writes any one figure atomically; :func:`pyplot` is ``matplotlib.pyplot`` with the package's style,
+for figures of your own.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from scaling_bayes._style import OKABE_ITO, save_figure
-from scaling_bayes._style import pyplot as _plt
+from scaling_bayes._style import OKABE_ITO, pyplot, save_figure
+
+_plt = pyplot
 
 __all__ = [
     "OKABE_ITO",
@@ -26,6 +28,7 @@ __all__ = [
     "figure_makers",
     "save_all",
     "save_figure",
+    "pyplot",
 ]
 
 FRONTIER_RANGE = (1e18, 1e26)
