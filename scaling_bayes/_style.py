@@ -75,6 +75,15 @@ def pyplot():
     return plt
 
 
+def plain_log_ticks(axis) -> None:
+    """Label a log ``axis`` of modest values (tokens per parameter, loss) with plain numbers
+    (3, 10, 30) instead of 3×10⁰; minor ticks are labelled where matplotlib would label them."""
+    import matplotlib.ticker as mticker
+
+    axis.set_major_formatter(mticker.LogFormatter())
+    axis.set_minor_formatter(mticker.LogFormatter(labelOnlyBase=False))
+
+
 def _targets(path: str | os.PathLike, formats: Sequence[str] | None) -> list[tuple[Path, str]]:
     path = Path(path)
     suffix = path.suffix.lower().lstrip(".")

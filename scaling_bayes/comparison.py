@@ -480,7 +480,7 @@ def plot(result: ComparisonResult):
     """Figure: ELPD difference to the best fit (±SE of the difference), the allocation exponent
     ``a`` and tokens/param at each budget (medians with 90% intervals; Approach 3: point fit with
     bootstrap 90% interval), one colour per method (Okabe–Ito)."""
-    from scaling_bayes._style import pyplot
+    from scaling_bayes._style import plain_log_ticks, pyplot
 
     plt = pyplot()
     t = result.table
@@ -547,6 +547,7 @@ def plot(result: ComparisonResult):
             label=n,
         )
     ax.set_yscale("log")
+    plain_log_ticks(ax.yaxis)
     ax.set_xticks(np.arange(nb), [f"C = {c:.3g}" for c in result.budgets])
     ax.set_xlabel("training budget (FLOPs)")
     ax.set_ylabel("compute-optimal tokens per parameter")
@@ -686,7 +687,7 @@ def compare_conventions(
 def plot_conventions(result: ConventionResult):
     """Figure: allocation exponent ``a`` (median, 90% interval) per convention, and the
     compute-optimal tokens/param at each budget."""
-    from scaling_bayes._style import pyplot
+    from scaling_bayes._style import plain_log_ticks, pyplot
 
     plt = pyplot()
     t = result.table
@@ -739,6 +740,7 @@ def plot_conventions(result: ConventionResult):
                 label=n,
             )
         ax.set_yscale("log")
+        plain_log_ticks(ax.yaxis)
         ax.set_xticks(np.arange(nb), [f"C = {c:.3g}" for c in result.budgets])
         ax.legend(loc="best")
     ax.set_xlabel("training budget (FLOPs)")
