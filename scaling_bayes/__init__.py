@@ -19,6 +19,10 @@ _EXPORTS = {
     "fit": "scaling_bayes.inference",
     "fit_many": "scaling_bayes.many",
     "ManyFits": "scaling_bayes.many",
+    "fit_hierarchical": "scaling_bayes.hierarchical",
+    "HierarchicalFit": "scaling_bayes.hierarchical",
+    "load_hierarchical": "scaling_bayes.hierarchical",
+    "compare_pooling": "scaling_bayes.hierarchical",
     "SamplerConfig": "scaling_bayes.inference",
     "Fit": "scaling_bayes.results",
     "load_fit": "scaling_bayes.results",
@@ -46,7 +50,7 @@ _EXPORTS = {
 #: Submodules reachable as attributes (``sb.allocation.compute_optimal``), imported on first use.
 _SUBMODULES = ("allocation", "checks", "datasets", "diagnostics", "forecast", "laws", "many",
                "plots", "priors", "results", "validate", "baselines", "comparison",
-               "backtesting")
+               "backtesting", "hierarchical")
 
 __all__ = ["__version__", *_EXPORTS]
 
@@ -77,6 +81,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from scaling_bayes.data import DataError, ScalingData, load_data
     from scaling_bayes.datasets import list_datasets, load_dataset
     from scaling_bayes.forecast import predict
+    from scaling_bayes.hierarchical import (
+        HierarchicalFit,
+        compare_pooling,
+        fit_hierarchical,
+        load_hierarchical,
+    )
     from scaling_bayes.inference import SamplerConfig, fit
     from scaling_bayes.laws import Law, get_law, list_laws
     from scaling_bayes.laws_more import custom_law

@@ -21,9 +21,14 @@ def to_inference_data(
     observed_log_loss: np.ndarray,
     constant_data: Mapping[str, np.ndarray],
     attrs: Mapping[str, Any],
+    dims: Mapping[str, list[str]] | None = None,
+    coords: Mapping[str, Any] | None = None,
 ):
     """Build an ``arviz.InferenceData`` with posterior, sample_stats, log_likelihood,
-    observed_data (log-loss) and constant_data (N, D, C, loss and extra columns)."""
+    observed_data (log-loss) and constant_data (N, D, C, loss and extra columns).
+
+    ``dims``/``coords`` name the event dimensions of posterior variables (e.g.
+    ``{"alpha": ["group"]}``, ``{"group": ["comma", "dclm"]}``)."""
     import arviz as az
 
     idata = az.from_dict(
@@ -32,12 +37,25 @@ def to_inference_data(
         log_likelihood={"log_loss": log_likelihood},
         observed_data={"log_loss": observed_log_loss},
         constant_data=dict(constant_data),
-        dims={"log_loss": [OBS_DIM], **{k: [OBS_DIM] for k in constant_data}},
+        coords=dict(coords) if coords else None,
+        dims={**dict(dims or {}), "log_loss": [OBS_DIM], **{k: [OBS_DIM] for k in constant_data}},
     )
     # provenance on every group, so it survives whichever groups a user keeps
     for group in idata.groups():
         getattr(idata, group).attrs.update(dict(attrs))
     return idata
+
+
+def from_log_likelihood(log_likelihood: np.ndarray, observed_log_loss: np.ndarray):
+    """A minimal InferenceData holding only a pointwise log-likelihood ``(chain, draw, obs)``
+    (and the observations): enough for PSIS-LOO of models that are not one Fit."""
+    import arviz as az
+
+    return az.from_dict(
+        log_likelihood={"log_loss": np.asarray(log_likelihood)},
+        observed_data={"log_loss": np.asarray(observed_log_loss)},
+        dims={"log_loss": [OBS_DIM]},
+    )
 
 
 def write_netcdf(idata, path: str) -> None:

@@ -63,6 +63,10 @@ def _cmd_fit(args) -> int:
     sb.get_law(args.law)  # unknown law: fail before loading anything heavy
     created = _make_out(out)  # fail before a long fit, not after it
     _enable_cache()
+    if args.group:
+        from scaling_bayes.hierarchical import cli_fit
+
+        return cli_fit(data, columns, priors, args, out, where, created)
     import warnings
 
     try:
@@ -250,6 +254,15 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--out", help="output directory (default scaling_bayes_out/NAME_LAW)")
     f.add_argument("--no-progress", action="store_true", help="no progress bar")
     f.add_argument("--no-plots", action="store_true", help="do not write figures")
+    f.add_argument("--group", metavar="COLUMN[,COLUMN]",
+                   help="hierarchical fit: groups defined by these columns (see README, "
+                   "'Hierarchical pooling')")
+    f.add_argument("--pool", metavar="SITES",
+                   help="with --group: sites pooled partially (default: the law's exponents)")
+    f.add_argument("--share", metavar="SITES",
+                   help="with --group: sites shared by all groups (complete pooling)")
+    f.add_argument("--size-effect", action="store_true",
+                   help="with --group: add a per-model-size offset shared across groups")
     f.set_defaults(func=_cmd_fit)
 
     c = sub.add_parser("sbc", help="simulation-based calibration of a law with its priors")

@@ -114,10 +114,25 @@ def enable_x64_on_cpu() -> None:
 
 # ----------------------------------------------------------------------------- program
 class _Program:
-    """Compiled pieces for one (law, priors, likelihood, padded size): reused across fits."""
+    """Compiled pieces for one model and padded size: reused across fits.
+
+    By default the model is :func:`~scaling_bayes.models.scaling_model` of ``law`` (one value per
+    sampler site). Any other NumPyro model with the same call signature
+    ``model(x, ref, y, mask)`` can be given (the hierarchical model does this), with
+
+    * ``priors``: every latent sample site and its (scalar) prior, whose support sets the
+      unconstraining transform and whose draws seed the mode search;
+    * ``shapes``: the shape of each site (default ``()``), e.g. ``(n_groups,)`` inside a plate;
+    * ``mean``: ``mean(params, x) -> mu``, the expected log-loss of every row from constrained
+      (and deterministic) sites, for the pointwise log-likelihood (default:
+      ``law.sampler_log_loss``);
+    * ``key``: a hashable description of the model, for the program cache.
+    """
 
     def __init__(self, law: Law, priors: Mapping[str, Prior], likelihood: str, nu: float,
-                 n_pad: int):
+                 n_pad: int, *, model: Callable | None = None,
+                 shapes: Mapping[str, tuple[int, ...]] | None = None,
+                 mean: Callable | None = None):
         jax = _jax()
         import jax.numpy as jnp
         from jax.flatten_util import ravel_pytree
@@ -128,14 +143,17 @@ class _Program:
 
         self.law, self.priors, self.likelihood, self.nu, self.n_pad = (
             law, dict(priors), likelihood, nu, n_pad)
-        self.model = functools.partial(
+        self.model = model or functools.partial(
             scaling_model, law=law, priors=self.priors, likelihood=likelihood, nu=nu)
+        mean = mean or law.sampler_log_loss
         self.site_order = sorted(self.priors)
+        self.shapes = {k: tuple((shapes or {}).get(k, ())) for k in self.site_order}
         self.supports = {k: self.priors[k].to_numpyro().support for k in self.site_order}
         inv = {k: biject_to(self.supports[k]) for k in self.site_order}
         self.pe_gen, self.post_gen = get_potential_fn(
             self.model, inv, replay_model=True, dynamic_args=True)
-        flat0, self.unravel = ravel_pytree({k: jnp.zeros(()) for k in self.site_order})
+        flat0, self.unravel = ravel_pytree(
+            {k: jnp.zeros(self.shapes[k]) for k in self.site_order})
         self.dim = int(flat0.shape[0])
 
         def flat_potential(v, args):
@@ -178,7 +196,7 @@ class _Program:
 
             def one(v):
                 p = post(self.unravel(v))
-                mu = law.sampler_log_loss(p, x)
+                mu = mean(p, x)
                 ll = observation_dist(mu, p["sigma"], likelihood, nu).log_prob(y)
                 return p, ll
 
@@ -218,8 +236,9 @@ class _Program:
             cols = []
             for kk, name in zip(keys, self.site_order, strict=True):
                 d = self.priors[name].to_numpyro()
-                cols.append(biject_to(d.support).inv(d.sample(kk, (k,))))
-            return jnp.stack(cols, axis=-1)
+                u = biject_to(d.support).inv(d.sample(kk, (k, *self.shapes[name])))
+                cols.append(u.reshape(k, -1))  # ravel_pytree order: sorted sites, row-major
+            return jnp.concatenate(cols, axis=-1)
 
         return jax.jit(draw, static_argnums=1)
 
@@ -468,8 +487,20 @@ def run_batch(law: Law, datas, priors, config: SamplerConfig, *, names, ref=None
         args = model_args(law, datas, refs, n_pad)
         modes, covs = _posterior_modes(prog, args, jax.random.split(k_start2, B),
                                        config.n_starts, names)
-    t_init = time.perf_counter()
+    return sample_program(prog, args, refs, modes, covs, config, k_init, k_nuts,
+                          progress=progress, log_likelihood=log_likelihood, t_start=t_start)
 
+
+def sample_program(prog: _Program, args, refs, modes, covs, config: SamplerConfig, k_init,
+                   k_nuts, *, progress=None, log_likelihood=True,
+                   t_start: float | None = None) -> tuple[_Run, np.ndarray | None]:
+    """NUTS from Laplace draws around ``modes`` (``(B, d)``, covariances ``covs``) for B data
+    sets, then constrained draws, NUTS statistics and pointwise log-likelihoods."""
+    jax = _jax()
+    t_init = time.perf_counter()
+    t_start = t_init if t_start is None else t_start
+    B = modes.shape[0]
+    n_pad = prog.n_pad
     init_z = _mvn(k_init, modes, covs, config.chains)
     Z, diverging, n_steps, accept, pe, energy, step_size = prog.sample(
         jax.random.split(k_nuts, B), init_z, covs, args, warmup=config.warmup,
@@ -495,12 +526,16 @@ def run_batch(law: Law, datas, priors, config: SamplerConfig, *, names, ref=None
         "step_size": step_size,
     }
     mode_c = prog.constrain(modes[:, None, :], args)
-    modes_out = [{k: float(np.asarray(v)[b].reshape(-1)[0]) for k, v in mode_c.items()}
+    modes_out = [{k: _scalar_or_list(np.asarray(v)[b, 0]) for k, v in mode_c.items()}
                  for b in range(B)]
     t_end = time.perf_counter()
     timings = {"init_s": t_init - t_start, "sample_s": t_sample - t_init,
                "postprocess_s": t_end - t_sample, "total_s": t_end - t_start, "n_pad": n_pad}
     return _Run(prog, args, refs, post, stats, flat, modes_out, timings), ll
+
+
+def _scalar_or_list(a: np.ndarray):
+    return float(a) if a.ndim == 0 else a.astype(float).tolist()
 
 
 def fit(

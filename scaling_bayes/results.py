@@ -262,6 +262,9 @@ def load_fit(path: str | os.PathLike) -> Fit:
     if _ATTR not in attrs:
         raise FitFileError(f"{path} is a netCDF file but not a scaling_bayes fit")
     info = json.loads(attrs[_ATTR])
+    if info.get("kind") == "hierarchical":
+        raise FitFileError(f"{path} holds a hierarchical fit: load it with "
+                           "scaling_bayes.load_hierarchical (and .group(name) for one group)")
     fmt = info["meta"].get("format_version")
     written_by = info["meta"].get("versions", {}).get("scaling_bayes", "unknown")
     if fmt != FORMAT_VERSION:
@@ -280,18 +283,7 @@ def load_fit(path: str | os.PathLike) -> Fit:
         raise FitFileError(
             f"{path}: law {law.name!r} here has parameters {', '.join(missing)} that the file "
             f"(written by scaling_bayes {written_by}) lacks: the law changed; refit")
-    const = _arviz.group_to_dict(idata, "constant_data")
-    d = info["data"]
-    extra = pd.DataFrame({c: const[f"extra:{c}"] for c in d["extra"]})
-    for c, dtype in d["extra"].items():
-        if dtype not in ("object", "str", "string"):
-            try:
-                extra[c] = extra[c].astype(dtype)
-            except (TypeError, ValueError):
-                pass
-    data = ScalingData(
-        loss=const["loss"], N=const.get("N"), D=const.get("D"), C=const.get("C"), extra=extra,
-        flop_convention=d["flop_convention"], source=d["source"], columns_used=d["columns_used"])
+    data = _data_from_idata(idata, info["data"])
     config = SamplerConfig(**info["config"])
     fit = Fit(
         law=law, data=data,
@@ -304,3 +296,20 @@ def load_fit(path: str | os.PathLike) -> Fit:
     if fit.data.hash() != info["meta"].get("data_hash"):
         raise FitFileError(f"{path}: the stored data do not match the recorded data hash")
     return fit
+
+
+def _data_from_idata(idata, d: dict) -> ScalingData:
+    """The observations stored in ``idata``'s constant_data, as described by ``d``."""
+    from scaling_bayes import _arviz
+
+    const = _arviz.group_to_dict(idata, "constant_data")
+    extra = pd.DataFrame({c: const[f"extra:{c}"] for c in d["extra"]})
+    for c, dtype in d["extra"].items():
+        if dtype not in ("object", "str", "string"):
+            try:
+                extra[c] = extra[c].astype(dtype)
+            except (TypeError, ValueError):
+                pass
+    return ScalingData(
+        loss=const["loss"], N=const.get("N"), D=const.get("D"), C=const.get("C"), extra=extra,
+        flop_convention=d["flop_convention"], source=d["source"], columns_used=d["columns_used"])
