@@ -58,6 +58,9 @@ COVARIATES: dict[str, tuple[str, tuple[str, ...]]] = {
               ("width", "d_model", "hidden_size", "n_embd", "model_dim", "dim")),
     "depth": ("number of layers",
               ("depth", "n_layers", "n_layer", "num_layers", "layers", "num_hidden_layers")),
+    "U": ("unique training tokens",
+          ("u", "unique_tokens", "u_d", "u_unique_tokens", "n_unique_tokens", "unique")),
+    "S": ("optimizer steps", ("s", "step", "steps", "optimizer_step", "train_step", "iteration")),
 }
 
 

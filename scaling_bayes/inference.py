@@ -95,6 +95,9 @@ def _initial_ref(law: Law, data: ScalingData) -> dict[str, float]:
     for v in law.inputs:
         a = data.get(v)
         how = law.initial_ref.get(v, "geomean")
+        if not isinstance(how, str):  # a number: a fixed reference scale (laws_more.py)
+            ref[v] = float(how)
+            continue
         ref[v] = float(np.min(a)) if how == "min" else float(np.exp(np.mean(np.log(a))))
     return ref
 

@@ -456,3 +456,6 @@ def with_shape(base: Law, name: str | None = None) -> Law:
 
 CHINCHILLA_SHAPE = register_law(with_shape(CHINCHILLA))
 KAPLAN_SHAPE = register_law(with_shape(KAPLAN))
+
+
+from scaling_bayes import laws_more as _laws_more  # noqa: E402,F401

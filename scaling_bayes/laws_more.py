@@ -531,3 +531,31 @@ def _check_fn(name, fn, sites, inputs) -> None:
             f"custom_law {name!r}: log_loss_fn must return one log-loss per row "
             f"(shape (3,) for 3 rows), got shape {out.shape}"
         )
+
+
+# ============================================================================ designs
+def example_design(law: str, n: int = 40, seed: int = 0):
+    """A sweep-like design (inputs only, no loss) for ``law`` of this module, as used by the
+    tests and the simulation-based calibration (``benchmarks/sbc_more.py``):
+
+    * ``data_constrained``: N log-uniform on [3e7, 3e9], unique tokens U on [1e8, 1e10],
+      epochs ``max(1, 10^u)``, u uniform on [-0.3, 2] (a third single-epoch), ``D = U*epochs``;
+    * ``kaplan_learning_curve``: N on [1e7, 2e9], steps S on [1e3, 1e5], a batch of
+      2^19 - 2^22 tokens per step, ``D = S*B``;
+    * ``overtraining`` (and any law of N, D): N on [3e7, 1e10], D/N on [1, 1000].
+    """
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    if law == "data_constrained":
+        N = 10 ** rng.uniform(7.5, 9.5, n)
+        U = 10 ** rng.uniform(8, 10, n)
+        epochs = np.maximum(1.0, 10 ** rng.uniform(-0.3, 2.0, n))
+        return pd.DataFrame({"N": N, "D": U * epochs, "U": U})
+    if law == "kaplan_learning_curve":
+        N = 10 ** rng.uniform(7, 9.3, n)
+        S = 10 ** rng.uniform(3, 5, n)
+        B = 2.0 ** rng.integers(19, 23, n)
+        return pd.DataFrame({"N": N, "D": S * B, "S": S})
+    N = 10 ** rng.uniform(7.5, 10, n)
+    return pd.DataFrame({"N": N, "D": N * 10 ** rng.uniform(0, 3, n)})

@@ -276,7 +276,10 @@ def load_fit(path: str | os.PathLike) -> Fit:
         law = get_law(info["law"])
     except ValueError as e:
         raise FitFileError(
-            f"{path} holds a fit of law {info['law']!r}, unknown here: {e}") from None
+            f"{path} holds a fit of law {info['law']!r}, unknown here: {e}. If it is a "
+            "user-defined law, define it again in this process first with "
+            "scaling_bayes.custom_law(name, ..., register=True) (same name, parameters and "
+            "inputs), then load the fit") from None
     stored = set(_arviz.group_to_dict(idata, "posterior"))
     missing = [p for p in (*law.param_names, *law.site_names) if p not in stored]
     if missing:

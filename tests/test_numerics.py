@@ -33,7 +33,13 @@ jax.config.update("jax_enable_x64", True)
 LAWS = list(_REGISTRY.values())
 SHAPE = {"shape_slope": 0.04, "shape_curv": 0.008}
 TRUTH = {**TRUTH, "chinchilla_shape": {**TRUTH["chinchilla"], **SHAPE},
-         "kaplan_shape": {**TRUTH["kaplan"], **SHAPE}}
+         "kaplan_shape": {**TRUTH["kaplan"], **SHAPE},
+         # laws_more.py: published values (Muennighoff 2023; Kaplan 2020 §5) and a Gadre-like one
+         "data_constrained": {"E": 1.87, "A": 521.0, "B": 1488.0, "alpha": 0.3527,
+                              "beta": 0.3527, "R_D_star": 15.4, "R_N_star": 5.3},
+         "overtraining": {"E": 1.69, "a": 60.0, "b": 60.0, "eta": 0.15},
+         "kaplan_learning_curve": {"N_c": 6.5e13, "alpha_N": 0.077, "S_c": 2.1e3,
+                                   "alpha_S": 0.76}}
 N_ROWS = 64  # a bucket size: n_pad == N_ROWS
 N_POINTS = 512
 
@@ -50,7 +56,10 @@ def sweep(n: int = N_ROWS, seed: int = 0) -> pd.DataFrame:
     # aspect ratio d_model/n_layers over its real range, corners included (shape laws)
     aspect = 10 ** rng.uniform(0, 3, n)
     aspect[:4] = [1.0, 1e3, 1e3, 1.0]
-    return pd.DataFrame({"N": N, "D": D, "loss": loss, "aspect": aspect})
+    # unique tokens U <= D (1 to 1e4 epochs) and optimizer steps 1 to 1e6 (laws_more)
+    U = D / 10 ** rng.uniform(0, 4, n)
+    S = 10 ** rng.uniform(0, 6, n)
+    return pd.DataFrame({"N": N, "D": D, "loss": loss, "aspect": aspect, "U": U, "S": S})
 
 
 def _single_args(law, data, ref, n_pad):
