@@ -97,6 +97,7 @@ def _cmd_shape(args) -> int:
             chains=args.chains,
             warmup=args.warmup,
             draws=args.draws,
+            target_accept=args.target_accept,
             warn=False,
             progress=not args.no_progress,
         )
@@ -119,6 +120,21 @@ def _cmd_shape(args) -> int:
         f"{rng.attrs['param_count']}:"
     )
     _print(rng)
+    cv = None
+    if args.cv:
+        print(
+            "leave-one-shape-out cross-validation (refits both laws without each shape) ...",
+            file=sys.stderr,
+            flush=True,
+        )
+        cv = shape.shape_cv(
+            sd, base.name, seed=args.seed, chains=args.chains, target_accept=args.target_accept
+        )
+        print(
+            "leave-one-shape-out cross-validation (held-out log predictive density of "
+            f"the runs of each unseen shape; {int(cv['n_folds'].iloc[0])} folds):"
+        )
+        _print(cv)
     problems = [(f.law.name, p) for f in (res.without, res.with_shape) for p in f.check()]
     for law, p in problems:
         print(f"WARNING: {law}: {p}", file=sys.stderr)
@@ -131,6 +147,11 @@ def _cmd_shape(args) -> int:
         res.without.save(out / f"fit_{res.without.law.name}.nc"),
         res.with_shape.save(out / f"fit_{res.with_shape.law.name}.nc"),
     ]
+    if cv is not None:
+        written += [
+            _write(out, "shape_cv.csv", cv),
+            _write(out, "shape_cv_per_fold.csv", cv.attrs["per_fold"]),
+        ]
     if not args.no_plots:
         written += _save_fig(res.plot(), out / "shape.png")
     print("wrote: " + ", ".join(str(p) for p in written))
@@ -173,6 +194,18 @@ def register(sub) -> None:
         type=float,
         default=0.01,
         help="loss tolerance for the recommended shape range (default 0.01 = 1%%)",
+    )
+    s.add_argument(
+        "--target-accept",
+        type=float,
+        default=0.9,
+        help="NUTS target acceptance (raise to 0.95-0.99 after divergences)",
+    )
+    s.add_argument(
+        "--cv",
+        action="store_true",
+        help="also run leave-one-shape-out cross-validation (one refit per shape, "
+        "all folds vmapped; 500 warmup + 500 draws per chain)",
     )
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--chains", type=int, default=4)

@@ -38,6 +38,7 @@ __all__ = [
     "at_aspect",
     "best_aspect",
     "shape_analysis",
+    "shape_cv",
     "shape_effect",
     "shape_range",
 ]
@@ -515,6 +516,103 @@ def shape_analysis(
         effect=shape_effect(f1, level=level),
         best=best_aspect(f1, level=level),
     )
+
+
+# ----------------------------------------------------------------------------- cross-validation
+def _shape_groups(sd) -> tuple[np.ndarray, list[str]]:
+    """Group index per row: one group per distinct (width, depth), else per aspect ratio."""
+    try:
+        w, d = sd.get("width"), sd.get("depth")
+        keys = [f"{a:g}x{b:g}" for a, b in zip(w, d, strict=True)]
+    except ValueError:
+        keys = [f"aspect {a:.4g}" for a in sd.get("aspect")]
+    names = list(dict.fromkeys(keys))
+    return np.array([names.index(k) for k in keys]), names
+
+
+def _heldout_lpd(fit, test) -> np.ndarray:
+    """log mean_s p(y_i | theta_s) for each held-out row of ``test``: shape (n_test,)."""
+    from scipy.special import logsumexp
+
+    from scaling_bayes.backtesting import _logpdf
+
+    jnp = _jnp()
+    th = {k: jnp.asarray(v)[:, None] for k, v in fit.textbook_draws().items()}
+    x = {k: jnp.asarray(test.get(k))[None, :] for k in fit.law.inputs}
+    mu = np.asarray(fit.law.log_loss(th, x), float)
+    sigma = np.asarray(fit.posterior["sigma"], float).reshape(-1)[:, None]
+    lp = _logpdf(np.log(test.loss)[None, :], mu, sigma, fit.config.likelihood, fit.config.nu)
+    return logsumexp(lp, axis=0) - np.log(lp.shape[0])
+
+
+def shape_cv(
+    data,
+    law: str = "chinchilla",
+    *,
+    columns=None,
+    seed: int = 0,
+    warmup: int = 500,
+    draws: int = 500,
+    **fit_kwargs,
+) -> pd.DataFrame:
+    """Leave-one-shape-out cross-validation of ``law`` with and without the shape term.
+
+    Every distinct shape (width x depth, else aspect ratio) is held out in turn; both laws are
+    refitted to the other shapes (all folds at once with :func:`~scaling_bayes.fit_many`) and
+    scored by the log predictive density of the held-out runs. This answers "does the shape
+    term predict the loss of a shape we have not trained?", which row-wise PSIS-LOO cannot
+    (rows of one shape share a training run).
+
+    Returns a DataFrame indexed by law with ``elpd_cv`` (summed held-out log predictive
+    density), ``se``, ``elpd_diff`` and ``dse`` (against the best, from pointwise differences),
+    ``n_folds``, ``n_rows`` and ``worst_fold`` (the held-out shape where the law does worst
+    relative to the other law); ``attrs["per_fold"]`` holds the per-shape table.
+    """
+    from scaling_bayes.data import load_data
+    from scaling_bayes.laws import get_law
+    from scaling_bayes.many import fit_many
+
+    base = get_law(law)
+    if "aspect" in base.inputs:
+        base = base.base
+    shaped = get_law(f"{base.name}_shape")
+    sd = load_data(data, columns=dict(columns) if columns else None)
+    sd.get("aspect")
+    g, names = _shape_groups(sd)
+    if len(names) < 3:
+        raise ValueError(
+            f"leave-one-shape-out needs at least 3 distinct shapes, found {len(names)}"
+        )
+    trains = {nm: sd.subset(g != k) for k, nm in enumerate(names)}
+    tests = {nm: sd.subset(g == k) for k, nm in enumerate(names)}
+    point = {}
+    for lw in (base, shaped):
+        many = fit_many(trains, lw, seed=seed, warmup=warmup, draws=draws, **fit_kwargs)
+        point[lw.name] = np.concatenate([_heldout_lpd(many[nm], tests[nm]) for nm in names])
+    fold = np.concatenate([np.full(tests[nm].n, k) for k, nm in enumerate(names)])
+    elpd = {k: float(v.sum()) for k, v in point.items()}
+    best = max(elpd, key=elpd.get)
+    rows = {}
+    other = {base.name: shaped.name, shaped.name: base.name}
+    for k, v in point.items():
+        diff = point[best] - v
+        per_fold = np.bincount(fold, weights=v - point[other[k]], minlength=len(names))
+        rows[k] = {
+            "elpd_cv": elpd[k],
+            "se": float(np.sqrt(v.size * np.var(v))),
+            "elpd_diff": float(diff.sum()),
+            "dse": float(np.sqrt(diff.size * np.var(diff))),
+            "n_folds": len(names),
+            "n_rows": int(v.size),
+            "worst_fold": names[int(np.argmin(per_fold))],
+        }
+    out = pd.DataFrame.from_dict(rows, orient="index").sort_values("elpd_cv", ascending=False)
+    out.index.name = "law"
+    out.attrs["per_fold"] = pd.DataFrame(
+        {k: np.bincount(fold, weights=v, minlength=len(names)) for k, v in point.items()},
+        index=pd.Index(names, name="held-out shape"),
+    )
+    return out
 
 
 # ----------------------------------------------------------------------------- figure

@@ -303,3 +303,29 @@ def test_cli_shape_needs_shape_columns(tmp_path, capsys):
     code = main(["shape", str(csv)])
     _, err = capsys.readouterr()
     assert code == 2 and "width and depth" in err
+
+
+@pytest.mark.slow
+def test_leave_one_shape_out_prefers_the_true_model():
+    """Five shapes, each with 12 runs: held-out shapes are predicted better with the planted
+    shape term, and not credibly better without one when none is planted."""
+    rng = np.random.default_rng(5)
+    shapes = [(256, 64), (512, 32), (1024, 16), (2048, 8), (4096, 4)]  # aspect 4 .. 1024
+
+    def sweep(effect):
+        rows = []
+        for w, d in shapes:
+            df = shaped_sweep(effect, n=12, seed=int(rng.integers(1 << 30)))
+            rows.append(df.assign(d_model=w, n_layers=d))
+        df = pd.concat(rows, ignore_index=True)
+        aspect = df["d_model"] / df["n_layers"]
+        theta = {k: np.float64(v) for k, v in {**TRUTH["chinchilla"], **effect}.items()}
+        mu = np.asarray(get_law("chinchilla_shape").log_loss(
+            theta, {"N": df["N"].to_numpy(), "D": df["D"].to_numpy(), "aspect": aspect}))
+        return df.assign(loss=np.exp(mu + 0.01 * rng.standard_normal(len(df))))
+
+    cv = shape.shape_cv(sweep(PLANTED), seed=0, chains=2)
+    assert cv.index[0] == "chinchilla_shape" and cv["n_folds"].iloc[0] == 5
+    assert cv["elpd_diff"].iloc[1] > 2 * cv["dse"].iloc[1]
+    cv0 = shape.shape_cv(sweep(NONE), seed=0, chains=2)
+    assert cv0["elpd_diff"].iloc[1] < 2 * cv0["dse"].iloc[1] + 1e-9
