@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import FAST, TRUTH, synthetic
+from conftest import TRUTH, synthetic
 from jax.scipy.special import logsumexp
 
 import scaling_bayes as sb
@@ -20,6 +20,7 @@ from scaling_bayes.laws_more import (
     custom_law,
     epoch_value,
     kaplan_min_conversions,
+    predict_with,
 )
 from scaling_bayes.results import FitFileError
 
@@ -169,6 +170,12 @@ def test_data_constrained_recovery_and_epoch_value():
     assert (eff["q95"] <= 1 + fit.draws("R_D_star").max()).all()
     loss = ev[ev.quantity == "loss"].set_index("epochs")["q50"]
     assert loss.is_monotonic_decreasing  # more epochs still help, with diminishing returns
+    # forecasts with the third input; the same numbers as epoch_value's loss
+    pred = predict_with(fit, N=1e8, D=[1e9, 4e9, 1.6e10, 6.4e10], U=1e9)
+    np.testing.assert_allclose(pred["mean_q50"], loss.to_numpy(), rtol=1e-10)
+    assert (pred["pred_q5"] < pred["mean_q5"]).all() and (pred["pred_q95"] > pred["mean_q95"]).all()
+    with pytest.raises(ValueError, match="missing U"):
+        predict_with(fit, N=1e8, D=1e9)
 
 
 def test_data_constrained_reduces_to_chinchilla_for_fresh_data():
