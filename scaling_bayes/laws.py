@@ -458,4 +458,6 @@ CHINCHILLA_SHAPE = register_law(with_shape(CHINCHILLA))
 KAPLAN_SHAPE = register_law(with_shape(KAPLAN))
 
 
+from scaling_bayes import laws_curves as _laws_curves  # noqa: E402,F401
+
 from scaling_bayes import laws_more as _laws_more  # noqa: E402,F401

@@ -26,6 +26,7 @@ from conftest import TRUTH
 from scaling_bayes import inference
 from scaling_bayes.data import load_data
 from scaling_bayes.laws import _REGISTRY
+from scaling_bayes.laws_curves import EXAMPLE_TRUTH
 from scaling_bayes.priors import resolve_priors
 
 jax.config.update("jax_enable_x64", True)
@@ -40,6 +41,7 @@ TRUTH = {**TRUTH, "chinchilla_shape": {**TRUTH["chinchilla"], **SHAPE},
          "overtraining": {"E": 1.69, "a": 60.0, "b": 60.0, "eta": 0.15},
          "kaplan_learning_curve": {"N_c": 6.5e13, "alpha_N": 0.077, "S_c": 2.1e3,
                                    "alpha_S": 0.76}}
+TRUTH = {**TRUTH, **EXAMPLE_TRUTH}  # laws_curves: bnsl1/2, transfer, downstream_error, routed_moe
 N_ROWS = 64  # a bucket size: n_pad == N_ROWS
 N_POINTS = 512
 
@@ -59,7 +61,13 @@ def sweep(n: int = N_ROWS, seed: int = 0) -> pd.DataFrame:
     # unique tokens U <= D (1 to 1e4 epochs) and optimizer steps 1 to 1e6 (laws_more)
     U = D / 10 ** rng.uniform(0, 4, n)
     S = 10 ** rng.uniform(0, 6, n)
-    return pd.DataFrame({"N": N, "D": D, "loss": loss, "aspect": aspect, "U": U, "S": S})
+    # training-distribution loss like the losses, and 1 to 1e4 experts (laws_curves)
+    L_train = np.exp(rng.uniform(np.log(0.05), np.log(20.0), n))
+    L_train[:2] = [20.0, 0.05]
+    experts = 10 ** rng.uniform(0, 4, n)
+    experts[:4] = [1.0, 1e4, 1.0, 1e4]
+    return pd.DataFrame({"N": N, "D": D, "loss": loss, "aspect": aspect, "U": U, "S": S,
+                         "L_train": L_train, "experts": experts})
 
 
 def _single_args(law, data, ref, n_pad):

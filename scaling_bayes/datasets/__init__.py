@@ -9,7 +9,9 @@ caveats. The CSV files ship inside the package (``scaling_bayes/datasets/data/``
 Standard columns
 ----------------
 Every frame returned by :func:`load_dataset` starts with four ``float64`` columns, all finite
-and > 0, followed by the data set's own extra columns (run names, groups, flags, ...):
+and > 0, followed by the data set's own extra columns (run names, groups, flags, ...). The one
+exception is the one-dimensional learning curve ``bnsl_4digit_addition``, which has only ``D``
+and ``loss`` (its source gives no model size):
 
 ``N``
     Model size in parameters. The *definition* differs between sources (total incl.
@@ -456,6 +458,52 @@ def _load_llama3_digitized(drop_excluded: bool) -> pd.DataFrame:
     )
 
 
+def _load_bnsl_4digit_addition(drop_excluded: bool) -> pd.DataFrame:
+    """BNSL paper's 4-digit-addition learning curve: test loss against training-set size (17 rows).
+
+    A one-dimensional data set: only ``D`` and ``loss``, **no** ``N`` or ``C`` (one model
+    size; the source does not give it). Fit it with a law in ``D`` alone (``bnsl1``,
+    ``bnsl2``, ``power_D_E``).
+
+    Source
+        Caballero, Gupta, Rish, Krueger (2023) "Broken Neural Scaling Laws" (ICLR 2023,
+        arXiv:2210.14891), Figure 4 left. Repo ``ethancaballero/broken_neural_scaling_laws`` @
+        ``ffa608f7ca7910b6f6bcbd39915491353ad5d600``, file
+        ``fit_bnsl_and_extrapolate__4_digit_addition__dataset_size_x-axis.py``; its ``x`` and
+        ``y`` arrays parsed as literals.
+    Licence
+        None stated.
+    Columns
+        ``D``: the source's ``train_set_size``: number of training **examples** (addition
+        problems), not tokens.
+        ``loss``: the source's ``test_cross_entropy``, presumably nats per token (the script does
+        not say; the values start near log 10 = 2.30, a uniform guess over digits).
+        ``split``: ``fit`` for the first 14 points, ``extrapolate`` for the 3 largest training
+        sets, as the script's ``split_point = 14``. ``drop_excluded=True`` keeps the ``fit``
+        rows only (the paper's fit; the CLI default), so the 3 others stay held out.
+    Caveats
+        A sharp break (loss ~2.0 -> 0.56 between 512 and 928 examples) that single power laws
+        cannot follow: a stress test, not a language-model scaling law. 17 points, no
+        replicates, no error bars.
+    """
+    import pandas as pd
+
+    df = _read("bnsl_4digit_addition.csv")
+    if drop_excluded:
+        df = df[df["split"] == "fit"]
+    out = pd.DataFrame({
+        "D": df["train_set_size"].astype("float64"),
+        "loss": df["test_cross_entropy"].astype("float64"),
+        "split": df["split"],
+    }).reset_index(drop=True)
+    out.attrs = {
+        "dataset": "bnsl_4digit_addition",
+        "source": "Caballero et al. 2023 (BNSL), Fig. 4 left, from the authors' script",
+        "flop_convention": "D = training-set size (examples) given; no N or C",
+    }
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # registry
 
@@ -514,6 +562,12 @@ _DATASETS: dict[str, _Dataset] = {
         "Llama 3 (2024) Fig. 2 IsoFLOP points digitized, 6e18-1e22 FLOPs; N derived, loss of "
         "unstated normalization; 133 rows",
     ),
+    "bnsl_4digit_addition": _Dataset(
+        "bnsl_4digit_addition.csv",
+        _load_bnsl_4digit_addition,
+        "BNSL (Caballero 2023) 4-digit addition: test loss vs training-set size, D and loss "
+        "only; 17 rows (14 fit + 3 held out)",
+    ),
 }
 
 
@@ -529,22 +583,24 @@ def load_dataset(name: str, *, drop_excluded: bool = False) -> pd.DataFrame:
     ----------
     name
         One of ``chinchilla``, ``porian2024``, ``muennighoff2023``, ``gemstones2025``,
-        ``opt_trajectories``, ``marin2026``, ``xlstm2025``, ``llama3_digitized``
-        (see :func:`list_datasets`; each ``_load_<name>`` docstring in this module gives the
-        source, licence, column units and caveats).
+        ``opt_trajectories``, ``marin2026``, ``xlstm2025``, ``llama3_digitized``,
+        ``bnsl_4digit_addition`` (see :func:`list_datasets`; each ``_load_<name>`` docstring in
+        this module gives the source, licence, column units and caveats).
     drop_excluded
         Drop the rows the source marks as excluded from its main analysis: ``chinchilla``:
         the 5 ``epoch_excluded`` points (240 remain, as in Epoch AI's fit); ``marin2026``:
-        the ``validation_optimal_run`` rows (not part of the IsoFLOP grid). A no-op for data
-        sets without such a flag.
+        the ``validation_optimal_run`` rows (not part of the IsoFLOP grid);
+        ``bnsl_4digit_addition``: the 3 ``extrapolate`` rows (held out by the paper). A no-op
+        for data sets without such a flag.
 
     Returns
     -------
     pandas.DataFrame
         A fresh frame (mutating it does not affect later loads). The first columns are the
-        standard ``N``, ``D``, ``C``, ``loss`` (float64, finite, > 0), followed by the data
-        set's extra columns. Rows with no N, D, C or loss (e.g. unfinished runs) are always
-        dropped; for ``xlstm2025`` every run not marked ``completed`` is dropped as well.
+        standard ``N``, ``D``, ``C``, ``loss`` (float64, finite, > 0; only ``D``, ``loss`` for
+        ``bnsl_4digit_addition``), followed by the data set's extra columns. Rows with no N, D,
+        C or loss (e.g. unfinished runs) are always dropped; for ``xlstm2025`` every run not
+        marked ``completed`` is dropped as well.
         ``df.attrs`` holds ``dataset``, ``source`` (a short citation) and
         ``flop_convention`` (how C and D were obtained).
 
