@@ -81,6 +81,7 @@ def _dc_log_loss(theta, inputs):
     al, be = theta["alpha"], theta["beta"]
     logA, logB = jnp.log(theta["A"]), jnp.log(theta["B"])
     logN, logD, logU = (jnp.log(inputs[v]) for v in ("N", "D", "U"))
+    logU = jnp.minimum(logU, logD)  # unique tokens seen: U_D = min(U, D)
     log_dp = _log_effective(logU, logD, theta["R_D_star"])
     # U_N = min(N, N_opt(U)), N_opt(U) = G (G U)^(beta/alpha): the compute-optimal size for U
     logG = (jnp.log(al) + logA - jnp.log(be) - logB) / (al + be)
@@ -92,8 +93,9 @@ def _dc_log_loss(theta, inputs):
 def _dc_sampler_log_loss(phi, x):
     # x["N"] = log(N/N0) (pivot N0); x["D"], x["U"] = log D, log U (fixed reference 1)
     al, be = phi["alpha"], phi["beta"]
-    xu = x["U"] - _LOG_DC_D0
-    x_dp = _log_effective(x["U"], x["D"], phi["R_D_star"]) - _LOG_DC_D0
+    log_u = jnp.minimum(x["U"], x["D"])  # unique tokens seen: U_D = min(U, D)
+    xu = log_u - _LOG_DC_D0
+    x_dp = _log_effective(log_u, x["D"], phi["R_D_star"]) - _LOG_DC_D0
     # log(N_opt(U)/N0), written in the sampler parameters (N0 and D0 cancel)
     x_nopt = (jnp.log(al) - jnp.log(be) + phi["lnA0"] - phi["lnB0"] + be * xu) / al
     x_un = jnp.minimum(x["N"], x_nopt)
@@ -160,6 +162,60 @@ MUENNIGHOFF_2023 = {
     "R_D_star": 15.388,
     "R_N_star": 5.310,
 }
+
+
+_UNIQUE_LAWS: dict[float, Law] = {}
+
+
+def unique_data_law(unique_tokens: float) -> Law:
+    """``data_constrained`` with the unique tokens fixed at ``unique_tokens``, as a law of N and
+    D (not registered; cached per value so its compiled allocation programs are reused)."""
+    import dataclasses
+
+    U = float(unique_tokens)
+    if not (math.isfinite(U) and U > 0):
+        raise ValueError(f"unique_tokens must be finite and > 0, got {unique_tokens!r}")
+    if U not in _UNIQUE_LAWS:
+
+        def log_loss(theta, inputs):
+            D = jnp.asarray(inputs["D"])
+            return _dc_log_loss(theta, {"N": inputs["N"], "D": D, "U": jnp.full_like(D, U)})
+
+        _UNIQUE_LAWS[U] = dataclasses.replace(
+            DATA_CONSTRAINED,
+            name=f"data_constrained[U={U:g}]",
+            inputs=("N", "D"),
+            log_loss=log_loss,
+            initial_ref={"N": "min", "D": 1.0},
+        )
+    return _UNIQUE_LAWS[U]
+
+
+def compute_optimal_unique(fit, compute, unique_tokens: float, **kwargs):
+    """Compute-optimal allocation of a ``data_constrained`` fit when only ``unique_tokens``
+    unique tokens exist: :func:`scaling_bayes.allocation.compute_optimal` (numeric solve, same
+    keyword arguments) on the law at that U. Its ``draws`` gain ``epochs`` = ``D_opt/U``
+    (``max(1, ...)``: fewer tokens than U is one partial epoch), and its table an ``epochs`` row
+    per budget."""
+    import dataclasses
+
+    import pandas as pd
+
+    from scaling_bayes.allocation import _stat_table, compute_optimal
+
+    if fit.law.name != "data_constrained":
+        raise ValueError(
+            f"compute_optimal_unique needs a fit of law 'data_constrained', not {fit.law.name!r}"
+        )
+    law = unique_data_law(unique_tokens)
+    res = compute_optimal(dataclasses.replace(fit, law=law), compute, **kwargs)
+    epochs = np.maximum(1.0, res.draws["D_opt"] / float(unique_tokens))
+    qs = kwargs.get("quantiles", (0.05, 0.5, 0.95))
+    extra = _stat_table(
+        {"epochs": epochs}, {"C": res.compute}, qs, extra={"boundary": res.boundary}
+    )
+    table = pd.concat([res.table, extra], ignore_index=True)
+    return dataclasses.replace(res, table=table, draws={**res.draws, "epochs": epochs})
 
 
 def epoch_value(

@@ -17,6 +17,7 @@ from scaling_bayes.laws import _REGISTRY, get_law
 from scaling_bayes.laws_more import (
     KAPLAN_2020_LEARNING_CURVE,
     MUENNIGHOFF_2023,
+    compute_optimal_unique,
     custom_law,
     epoch_value,
     kaplan_min_conversions,
@@ -176,6 +177,10 @@ def test_data_constrained_recovery_and_epoch_value():
     assert (pred["pred_q5"] < pred["mean_q5"]).all() and (pred["pred_q95"] > pred["mean_q95"]).all()
     with pytest.raises(ValueError, match="missing U"):
         predict_with(fit, N=1e8, D=1e9)
+    # compute-optimal allocation when only U unique tokens exist: more epochs at larger budgets
+    res = compute_optimal_unique(fit, [1e19, 1e21], unique_tokens=1e9)
+    ep = res.quantity("epochs")["q50"].to_numpy()
+    assert res.method == "numeric" and 1.0 <= ep[0] < ep[1]
 
 
 def test_data_constrained_reduces_to_chinchilla_for_fresh_data():
