@@ -46,12 +46,18 @@ def to_inference_data(
     return idata
 
 
-def from_log_likelihood(log_likelihood: np.ndarray, observed_log_loss: np.ndarray):
-    """A minimal InferenceData holding only a pointwise log-likelihood ``(chain, draw, obs)``
-    (and the observations): enough for PSIS-LOO of models that are not one Fit."""
+def from_log_likelihood(
+    log_likelihood: np.ndarray,
+    observed_log_loss: np.ndarray,
+    posterior: Mapping[str, np.ndarray],
+):
+    """A minimal InferenceData: posterior draws ``(chain, draw, ...)`` (ArviZ's LOO needs them
+    for the relative efficiency), a pointwise log-likelihood ``(chain, draw, obs)`` and the
+    observations; enough for PSIS-LOO of models that are not one Fit."""
     import arviz as az
 
     return az.from_dict(
+        posterior={k: np.asarray(v) for k, v in posterior.items()},
         log_likelihood={"log_loss": np.asarray(log_likelihood)},
         observed_data={"log_loss": np.asarray(observed_log_loss)},
         dims={"log_loss": [OBS_DIM]},

@@ -932,16 +932,47 @@ def compare_pooling(
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """PSIS-LOO of partial pooling against no pooling and complete pooling, same rows.
 
-    Fits ``law`` three ways to the same observations: ``"no pooling"`` (an independent fit
-    per group, :func:`scaling_bayes.fit_many`), ``"complete pooling"`` (one fit to all rows,
-    :func:`scaling_bayes.fit`) and ``"partial pooling"`` (:func:`fit_hierarchical` with
-    ``pool``); with ``size_effect=True`` also ``"partial pooling + size effect"``, and with
-    ``size_effect=None`` (default) both. ``kwargs`` go to every fit (e.g. ``likelihood``).
+    Fits ``law`` three ways to the same observations (:func:`pooling_fits`): ``"no pooling"``
+    (an independent fit per group, :func:`scaling_bayes.fit_many`), ``"complete pooling"`` (one
+    fit to all rows, :func:`scaling_bayes.fit`) and ``"partial pooling"``
+    (:func:`fit_hierarchical` with ``pool``); with ``size_effect=True`` also ``"partial pooling
+    + size effect"`` instead, and with ``size_effect=None`` (default) both. ``kwargs`` go to
+    every fit (e.g. ``likelihood``).
 
     Returns ``(table, fits)``: the ``arviz.compare`` table (elpd_loo, p_loo, elpd_diff, dse,
-    stacking weight) plus ``n_pareto_k_gt_0.7`` and ``divergences`` per model, and the fits.
+    stacking weight) plus ``n_pareto_k_gt_0.7`` and ``divergences`` per model
+    (:func:`pooling_loo`), and the fits.
     """
-    from scaling_bayes import _arviz
+    fits = pooling_fits(
+        data,
+        law,
+        group=group,
+        pool=pool,
+        size_effect=size_effect,
+        seed=seed,
+        chains=chains,
+        warmup=warmup,
+        draws=draws,
+        **kwargs,
+    )
+    return pooling_loo(fits), fits
+
+
+def pooling_fits(
+    data,
+    law: str | Law = "chinchilla",
+    *,
+    group: str | Sequence[str],
+    pool=None,
+    size_effect: bool | None = None,
+    seed: int = 0,
+    chains: int = 4,
+    warmup: int = 1000,
+    draws: int = 1000,
+    **kwargs,
+) -> dict[str, Any]:
+    """The fits of :func:`compare_pooling`, by name, without the LOO table (rows sorted by
+    group, so that every fit sees the observations in the same order)."""
     from scaling_bayes.inference import fit as single_fit
     from scaling_bayes.many import fit_many
 
@@ -971,11 +1002,36 @@ def compare_pooling(
         fits[name] = fit_hierarchical(
             df, law=law, group=gcol, pool=pool, size_effect=se, warn=False, **common
         )
-    y = np.log(fits["complete pooling"].data.loss)
-    ll_none = np.concatenate([many._ll[i, ..., : d.n] for i, d in enumerate(many.datas)], axis=-1)
-    idatas = {"no pooling": _arviz.from_log_likelihood(ll_none, y)}
-    idatas.update({k: v.idata for k, v in fits.items() if k != "no pooling"})
+    return fits
+
+
+def pooling_loo(fits: Mapping[str, Any]) -> pd.DataFrame:
+    """The PSIS-LOO table of :func:`compare_pooling` from its fits: ``"no pooling"`` a
+    :class:`~scaling_bayes.many.ManyFits` (with log-likelihoods, groups in the pooled rows'
+    order), the others a Fit or a :class:`HierarchicalFit` of the same rows."""
     import warnings
+
+    from scaling_bayes import _arviz
+
+    idatas = {}
+    for k, v in fits.items():
+        if hasattr(v, "datas"):  # ManyFits: one fit per group, rows concatenated in order
+            ll = np.concatenate([v._ll[i, ..., : d.n] for i, d in enumerate(v.datas)], axis=-1)
+            y = np.log(np.concatenate([d.loss for d in v.datas]))
+            post = {
+                f"{p}[{g}]": v.posterior[p][i]
+                for i, g in enumerate(v.names)
+                for p in v.law.param_names
+            }
+            idatas[k] = _arviz.from_log_likelihood(ll, y, post)
+        else:
+            idatas[k] = v.idata
+    ys = [np.asarray(i.observed_data["log_loss"].values) for i in idatas.values()]
+    if any(y.shape != ys[0].shape or not np.array_equal(y, ys[0]) for y in ys):
+        raise ValueError(
+            "pooling_loo: the fits do not see the same observations in the same "
+            "order (LOO compares predictive densities of the same rows)"
+        )
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -983,12 +1039,9 @@ def compare_pooling(
         table["n_pareto_k_gt_0.7"] = [
             int(np.sum(np.asarray(_arviz.loo(idatas[k]).pareto_k) > 0.7)) for k in table.index
         ]
-    div = {
-        k: (int(np.sum(v.divergences)) if k == "no pooling" else v.divergences)
-        for k, v in fits.items()
-    }
+    div = {k: int(np.sum(v.divergences)) for k, v in fits.items()}
     table["divergences"] = [div[k] for k in table.index]
-    return table, fits
+    return table
 
 
 # ----------------------------------------------------------------------------- CLI

@@ -94,6 +94,7 @@ def test_partial_pooling_shrinks_the_small_group(hier):
         assert abs(pooled_g - own_g) / abs(own_g - pop) < abs(pooled - own) / abs(own - pop)
 
 
+@pytest.mark.filterwarnings("ignore:Estimated shape parameter of Pareto")
 def test_labelled_draws_group_fits_and_loo(hier):
     fit, df, _ = hier
     G = len(SIZES)
@@ -176,3 +177,39 @@ def test_cli_group_flag(hier, tmp_path, capsys):
     assert "population:" in out and "per group:" in out and "alpha_N_pop" in out
     assert "diagnostics: 0 divergences" in out
     assert load_hierarchical(tmp_path / "o" / "fit.nc").groups == sorted(SIZES)
+
+
+@pytest.mark.slow
+def test_size_effect_recovers_shared_misfit(tmp_path):
+    """Planted per-size offsets (tau = 0.01, shared by the groups) are recovered."""
+    df, _ = planted(seed=5)
+    sizes = np.unique(df["N"])
+    rng = np.random.default_rng(11)
+    offset = dict(zip(sizes, 0.01 * rng.standard_normal(len(sizes)), strict=True))
+    df["loss"] = df["loss"] * np.exp(df["N"].map(offset))
+    fit = fit_hierarchical(
+        df, law="power_N_E", group="mix", size_effect=True, seed=0, warn=False, **SETTINGS
+    )
+    assert fit.divergences == 0 and fit.check() == []
+    assert fit.posterior["size_offset"].shape == (4, SETTINGS["draws"], len(sizes))
+    lo, hi = fit.summary("size_tau").loc[("size_tau", "population"), ["q5", "q95"]]
+    assert lo <= 0.01 <= hi
+    est = fit.posterior["size_offset"].mean(axis=(0, 1))
+    assert np.corrcoef(est, [offset[n] for n in fit.sizes])[0, 1] > 0.6
+    back = load_hierarchical(fit.save(tmp_path / "h.nc"))
+    np.testing.assert_array_equal(back.sizes, fit.sizes)
+    np.testing.assert_array_equal(back.posterior["size_offset"], fit.posterior["size_offset"])
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:Estimated shape parameter of Pareto")
+def test_compare_pooling_loo_table():
+    """Groups with different exponents: partial pooling predicts better than complete pooling."""
+    df, _ = planted()
+    table, fits = sb.compare_pooling(
+        df, law="power_N_E", group="mix", size_effect=False, seed=0, **SETTINGS
+    )
+    assert set(table.index) == {"no pooling", "complete pooling", "partial pooling"}
+    assert table.loc["partial pooling", "elpd_loo"] > table.loc["complete pooling", "elpd_loo"]
+    assert (table["divergences"] == 0).all()
+    assert fits["partial pooling"].data.hash() == fits["complete pooling"].data.hash()
