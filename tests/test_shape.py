@@ -318,14 +318,20 @@ def test_leave_one_shape_out_prefers_the_true_model():
             df = shaped_sweep(effect, n=12, seed=int(rng.integers(1 << 30)))
             rows.append(df.assign(d_model=w, n_layers=d))
         df = pd.concat(rows, ignore_index=True)
-        aspect = df["d_model"] / df["n_layers"]
+        aspect = (df["d_model"] / df["n_layers"]).to_numpy(float)
         theta = {k: np.float64(v) for k, v in {**TRUTH["chinchilla"], **effect}.items()}
-        mu = np.asarray(get_law("chinchilla_shape").log_loss(
-            theta, {"N": df["N"].to_numpy(), "D": df["D"].to_numpy(), "aspect": aspect}))
+        mu = np.asarray(
+            get_law("chinchilla_shape").log_loss(
+                theta, {"N": df["N"].to_numpy(), "D": df["D"].to_numpy(), "aspect": aspect}
+            )
+        )
         return df.assign(loss=np.exp(mu + 0.01 * rng.standard_normal(len(df))))
 
     cv = shape.shape_cv(sweep(PLANTED), seed=0, chains=2)
     assert cv.index[0] == "chinchilla_shape" and cv["n_folds"].iloc[0] == 5
     assert cv["elpd_diff"].iloc[1] > 2 * cv["dse"].iloc[1]
     cv0 = shape.shape_cv(sweep(NONE), seed=0, chains=2)
-    assert cv0["elpd_diff"].iloc[1] < 2 * cv0["dse"].iloc[1] + 1e-9
+    shape_credibly_better = (
+        cv0.index[0] == "chinchilla_shape" and cv0["elpd_diff"].iloc[1] > 2 * cv0["dse"].iloc[1]
+    )
+    assert not shape_credibly_better, cv0
