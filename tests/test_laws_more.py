@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TRUTH, synthetic
+from conftest import FAST, TRUTH, synthetic
 from jax.scipy.special import logsumexp
 
 import scaling_bayes as sb
@@ -207,7 +207,7 @@ def test_overtraining_recovery_and_allocation():
 # ----------------------------------------------------------------------------- learning curve
 @pytest.mark.slow  # its own compiled program with a Newton solve: ~80 s on a busy 2-core machine
 def test_kaplan_learning_curve_recovery():
-    fit = sb.fit(lc_sweep(), law="kaplan_learning_curve", seed=0, warn=False, **QUICK)
+    fit = sb.fit(lc_sweep(), law="kaplan_learning_curve", seed=0, warn=False, **FAST)
     _check_recovery(fit, KAPLAN_2020_LEARNING_CURVE)
 
 
