@@ -5,8 +5,9 @@ Run from the repository root::
     .venv/bin/python docs/make_figures.py
 
 It fits the Chinchilla and Kaplan laws to Epoch AI's 240 points with the package defaults (4 chains
-x 1000 warmup x 1000 draws, seed 0) and writes three PNG files: the Chinchilla fit with 90% bands,
-the compute-optimal frontier with its intervals, and the PSIS-LOO comparison of the two laws. A few
+x 1000 warmup x 1000 draws, seed 0) and writes four PNG files: the Chinchilla fit with 90% bands,
+the compute-optimal frontier with its intervals, the PSIS-LOO comparison of the two laws, and the
+architecture-shape analysis of Gemstones (Chinchilla law with and without the shape term). A few
 minutes on a 2-core CPU, most of it compilation.
 """
 
@@ -45,10 +46,23 @@ def main(argv: list[str] | None = None) -> int:
         )
     chinchilla = fits["chinchilla"]
     comparison = sb.compare(fits, budgets=BUDGETS, baselines=True)
+    # Gemstones' cooled-down runs, parameters counted without embeddings: the shape analysis
+    gem = sb.load_dataset("gemstones2025")
+    gem = gem[gem["phase"] == "after_cooldown"]
+    t0 = time.perf_counter()
+    shape_res = sb.shape.shape_analysis(
+        gem, "chinchilla", columns={"N": "N_nonembedding"}, seed=0, target_accept=0.95
+    )
+    problems = [p for f in (shape_res.without, shape_res.with_shape) for p in f.check()]
+    print(
+        f"gemstones shape analysis: {time.perf_counter() - t0:.0f} s, diagnostics "
+        f"{'clean' if not problems else '; '.join(problems)}"
+    )
     figures = {
         "chinchilla_fit": sb.plots.plot_data_fit(chinchilla),
         "compute_optimal_frontier": sb.plots.plot_frontier(chinchilla),
         "kaplan_vs_chinchilla": sb.comparison.plot(comparison),
+        "gemstones_shape": shape_res.plot(),
     }
     for name, fig in figures.items():
         for path in sb.plots.save_figure(fig, args.out / f"{name}.png", dpi=DPI, close=True):

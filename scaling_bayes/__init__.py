@@ -45,12 +45,13 @@ _EXPORTS = {
     "compare": "scaling_bayes.comparison",
     "compare_conventions": "scaling_bayes.comparison",
     "backtest": "scaling_bayes.backtesting",
+    "shape_analysis": "scaling_bayes.shape",
 }
 
 #: Submodules reachable as attributes (``sb.allocation.compute_optimal``), imported on first use.
 _SUBMODULES = ("allocation", "checks", "datasets", "diagnostics", "forecast", "laws", "many",
                "plots", "priors", "results", "validate", "baselines", "comparison",
-               "backtesting", "hierarchical")
+               "backtesting", "hierarchical", "shape")
 
 __all__ = ["__version__", *_EXPORTS]
 
@@ -93,3 +94,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from scaling_bayes.many import ManyFits, fit_many
     from scaling_bayes.priors import Prior, default_priors
     from scaling_bayes.results import Fit, load_fit
+    from scaling_bayes.shape import shape_analysis

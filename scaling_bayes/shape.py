@@ -688,11 +688,6 @@ def plot_shape(without, with_shape, axes=None, level: float = 0.9):
     )
     ax.axhline(1, color="0.4", lw=0.8)
     ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    from matplotlib.ticker import FuncFormatter, NullFormatter
-
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
-    ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("aspect ratio d_model / n_layers")
     ax.set_ylabel(f"factor on the {what}\n(1 = aspect ratio 64)")
     ax.set_title(f"{with_shape.law.name}: shape effect", fontsize=10)
