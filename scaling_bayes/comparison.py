@@ -384,7 +384,20 @@ def compare(
     loo_df, loos, notes = _loo_table(fits)
     alloc_frames, ex_rows = [], {}
     for name, f in fits.items():
-        if set(f.law.inputs) == {"N", "D"}:
+        if set(f.law.inputs) == {"N", "D", "aspect"} and f.law.base is not None:
+            # a shape law: allocate for models of the reference aspect ratio (the N/D split does
+            # not depend on the aspect ratio; the loss at the optimum does)
+            from scaling_bayes.laws import SHAPE_REF_ASPECT
+            from scaling_bayes.shape import at_aspect
+
+            t, ex = _posterior_allocations(name, at_aspect(f, SHAPE_REF_ASPECT), C)
+            alloc_frames.append(t)
+            ex_rows[name] = ex
+            notes.append(
+                f"{name}: allocations are for models of aspect ratio "
+                f"{SHAPE_REF_ASPECT:g} (d_model/n_layers)"
+            )
+        elif set(f.law.inputs) == {"N", "D"}:
             t, ex = _posterior_allocations(name, f, C)
             alloc_frames.append(t)
             ex_rows[name] = ex

@@ -335,3 +335,10 @@ def test_leave_one_shape_out_prefers_the_true_model():
         cv0.index[0] == "chinchilla_shape" and cv0["elpd_diff"].iloc[1] > 2 * cv0["dse"].iloc[1]
     )
     assert not shape_credibly_better, cv0
+
+
+def test_compare_gives_shape_laws_allocations(planted):
+    res = sb.compare({"plain": planted.without, "shape": planted.with_shape}, budgets=1e22)
+    assert np.isfinite(res.table.loc["shape", "a"])
+    assert set(res.allocations["method"]) == {"plain", "shape"}
+    assert any("aspect ratio 64" in n for n in res.notes)
