@@ -263,6 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --group: sites shared by all groups (complete pooling)")
     f.add_argument("--size-effect", action="store_true",
                    help="with --group: add a per-model-size offset shared across groups")
+    f.add_argument("--centered", action="store_true",
+                   help="with --group: centred parameterization of the pooled sites (faster "
+                   "when the groups differ clearly; default non-centred)")
     f.set_defaults(func=_cmd_fit)
 
     c = sub.add_parser("sbc", help="simulation-based calibration of a law with its priors")

@@ -7,8 +7,8 @@ architectures, tasks). Each of the law's sampler sites is, per ``pool``:
 * ``"partial"``: partially pooled. A population location ``{site}_loc`` and scale
   ``{site}_scale`` on the site's natural unconstrained scale (log for positive sites such as
   exponents, identity for real ones), and per group ``site_g = T(u_g)`` with
-  ``u_g ~ Normal(loc, scale)``: sampled as ``{site}_u`` (centred, the default) or as
-  ``u_g = loc + scale * z_g``, ``{site}_z ~ Normal(0, 1)`` (``centered=False``).
+  ``u_g ~ Normal(loc, scale)``: sampled as ``u_g = loc + scale * z_g``, ``{site}_z ~
+  Normal(0, 1)`` (non-centred, the default) or as ``{site}_u`` (``centered=True``).
   ``{site}_pop = T(loc)`` is the population value (for a
   log-scale site, the median of the population distribution). The prior of ``{site}_loc`` is the
   law's prior of the site, moved to the unconstrained scale (``LogNormal(m, s)`` -> ``Normal(m,
@@ -22,9 +22,13 @@ reference scales, moved to decorrelate amplitudes from exponents as in :func:`sc
 so per-group amplitudes are comparable. The noise scale ``sigma`` is shared by all groups.
 
 ``size_effect=True`` adds one offset on log-loss per distinct model size N, shared across groups:
-``size_offset_k = size_tau * u_k``, ``u_k ~ Normal(0, 1)``, ``size_tau ~ HalfNormal(0.02)``
-(methods.md §0 item 6: structured misfit shared by all runs of one model size). Per-group
-predictions (:meth:`HierarchicalFit.group`) use the law alone, i.e. the offsets' mean of zero.
+``size_offset = size_tau * P u``, ``u_k ~ Normal(0, 1)``, ``size_tau ~ HalfNormal(0.02)``
+(methods.md §0 item 6: structured misfit shared by all runs of one model size). ``P``
+(:func:`size_projection`) removes the offsets' mean and linear trend in log N: free per-size
+offsets could otherwise take over the level (E, amplitudes) and the model-size power law itself,
+which then loses its identification (on marin2026 unconstrained offsets drove alpha to ~1).
+Per-group predictions (:meth:`HierarchicalFit.group`) use the law alone, i.e. the offsets' mean
+of zero.
 
 The fit runs on the engine of :func:`scaling_bayes.fit` (mode search from prior draws, Laplace
 start, chunked NUTS with a dense mass matrix) with this model in place of the single-law one.
@@ -136,7 +140,7 @@ def hierarchical_priors(
     pool: Mapping[str, str],
     size_effect: bool,
     priors: Mapping[str, Any] | None = None,
-    centered: bool = True,
+    centered: bool = False,
 ) -> dict[str, Prior]:
     """Every latent site of the hierarchical model and its prior (overrides by site name:
     the law's sites and ``sigma``; ``{site}_loc``, ``{site}_scale``; ``size_tau``)."""
@@ -236,7 +240,7 @@ def hierarchical_model(
         tau = numpyro.sample("size_tau", priors["size_tau"].to_numpyro())
         with numpyro.plate("size", n_sizes):
             u = numpyro.sample("size_z", priors["size_z"].to_numpyro())
-        p["size_offset"] = numpyro.deterministic("size_offset", tau * u)
+        p["size_offset"] = numpyro.deterministic("size_offset", tau * (x["_size_proj"] @ u))
     mu = _mean(p, x, law=law, size_effect=bool(n_sizes))
     with (
         numpyro.plate("obs", mu.shape[0]),
@@ -313,12 +317,21 @@ def get_program(law, priors, pool, n_groups, n_sizes, centered, likelihood, nu, 
     )
 
 
-def _args(law: Law, data: ScalingData, group_idx, size_idx, ref, n_pad: int):
+def size_projection(sizes: np.ndarray) -> np.ndarray:
+    """``P = I - X (X'X)^-1 X'`` with ``X = [1, log N_k]``: removes the mean and the linear
+    trend in log N from per-size offsets, which E, the amplitudes and the exponents describe."""
+    X = np.column_stack([np.ones(len(sizes)), np.log(sizes) - np.mean(np.log(sizes))])
+    return np.eye(len(sizes)) - X @ np.linalg.solve(X.T @ X, X.T)
+
+
+def _args(law: Law, data: ScalingData, group_idx, size_idx, ref, n_pad: int, sizes=()):
     """Model arguments ``(x, ref, y, mask)`` with a leading batch axis of 1."""
     import jax.numpy as jnp
 
     n = data.n
     x = {}
+    if len(sizes):
+        x["_size_proj"] = jnp.asarray(size_projection(np.asarray(sizes, dtype=float))[None])
     for v in law.inputs:
         a = np.zeros((1, n_pad))
         a[0, :n] = np.log(data.get(v)) - np.log(ref[v])
@@ -392,7 +405,7 @@ def fit_hierarchical(
     group: str | Sequence[str],
     pool: Mapping[str, str] | Sequence[str] | str | None = None,
     size_effect: bool = False,
-    centered: bool = True,
+    centered: bool = False,
     seed: int = 0,
     chains: int = 4,
     warmup: int = 1000,
@@ -423,10 +436,10 @@ def fit_hierarchical(
     size_effect
         Add a per-model-size offset on log-loss shared across groups (structured misfit).
     centered
-        Parameterization of partially pooled sites: centred (default; ``u_g ~ Normal(loc,
-        scale)``, efficient when each group's data pin its own value, the usual case for
-        sweeps of tens of runs) or non-centred (``u_g = loc + scale * z_g``; try it when
-        divergences appear with groups of very few runs or a scale near zero).
+        Parameterization of partially pooled sites: non-centred (default, ``u_g = loc + scale *
+        z_g``: robust when the groups' values are close, i.e. the scale may be near zero, as on
+        marin2026) or centred (``u_g ~ Normal(loc, scale)``: several times faster when the
+        groups differ clearly and each group's data pin its own value).
     priors
         Overrides by name: the law's sites and ``sigma`` (per-group or shared priors; for a
         partially pooled site, the prior its population location is derived from),
@@ -461,8 +474,10 @@ def fit_hierarchical(
     group_idx = np.searchsorted(np.asarray(groups), labels)
     sd.check_for_law(law)
     sizes = np.unique(sd.get("N")) if size_effect else np.zeros(0)
-    if size_effect and sizes.size < 2:
-        raise DataError("size_effect needs at least 2 distinct model sizes N")
+    if size_effect and sizes.size < 4:
+        raise DataError(
+            f"size_effect needs at least 4 distinct model sizes N, the data have {sizes.size}"
+        )
     size_idx = np.searchsorted(sizes, sd.get("N")) if size_effect else np.zeros(sd.n, int)
     all_priors = hierarchical_priors(law, pool, size_effect, priors, centered)
     if ref is not None:
@@ -482,12 +497,12 @@ def fit_hierarchical(
         jax.random.PRNGKey(config.seed), 5
     )
     ref0 = {**_initial_ref(law, sd), **(dict(ref) if ref else {})}
-    args = _args(law, sd, group_idx, size_idx, ref0, n_pad)
+    args = _args(law, sd, group_idx, size_idx, ref0, n_pad, sizes)
     names = [f"hierarchical {law.name} by {gcol}"]
     modes, covs = _posterior_modes(prog, args, k_start[None], config.n_starts, names)
     refs = ref0 if ref else _choose_common_pivots(law, sd, prog, args, ref0, modes, covs, k_pivot)
     if refs != ref0:
-        args = _args(law, sd, group_idx, size_idx, refs, n_pad)
+        args = _args(law, sd, group_idx, size_idx, refs, n_pad, sizes)
         modes, covs = _posterior_modes(prog, args, k_start2[None], config.n_starts, names)
     reporter = None
     if progress:
@@ -713,6 +728,10 @@ class HierarchicalFit:
             n_draws_total=self.n_chains * self.n_draws,
             tree_depth_hits=int(np.sum(depth >= self.config.max_tree_depth)),
             max_tree_depth=self.config.max_tree_depth,
+            what_to_try=(
+                f"Hierarchical fit: try centered={not self.centered} (the other "
+                "parameterization of the pooled sites) and target_accept=0.99."
+            ),
         )
         if warn and msgs:
             diagnostics.warn(msgs)
@@ -928,6 +947,7 @@ def compare_pooling(
     chains: int = 4,
     warmup: int = 1000,
     draws: int = 1000,
+    hierarchical: Mapping[str, Any] | None = None,
     **kwargs,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """PSIS-LOO of partial pooling against no pooling and complete pooling, same rows.
@@ -937,7 +957,8 @@ def compare_pooling(
     fit to all rows, :func:`scaling_bayes.fit`) and ``"partial pooling"``
     (:func:`fit_hierarchical` with ``pool``); with ``size_effect=True`` also ``"partial pooling
     + size effect"`` instead, and with ``size_effect=None`` (default) both. ``kwargs`` go to
-    every fit (e.g. ``likelihood``).
+    every fit (e.g. ``likelihood``), ``hierarchical`` only to the hierarchical ones (e.g.
+    ``{"centered": True, "target_accept": 0.99}``).
 
     Returns ``(table, fits)``: the ``arviz.compare`` table (elpd_loo, p_loo, elpd_diff, dse,
     stacking weight) plus ``n_pareto_k_gt_0.7`` and ``divergences`` per model
@@ -953,6 +974,7 @@ def compare_pooling(
         chains=chains,
         warmup=warmup,
         draws=draws,
+        hierarchical=hierarchical,
         **kwargs,
     )
     return pooling_loo(fits), fits
@@ -969,6 +991,7 @@ def pooling_fits(
     chains: int = 4,
     warmup: int = 1000,
     draws: int = 1000,
+    hierarchical: Mapping[str, Any] | None = None,
     **kwargs,
 ) -> dict[str, Any]:
     """The fits of :func:`compare_pooling`, by name, without the LOO table (rows sorted by
@@ -1000,7 +1023,13 @@ def pooling_fits(
     for se in variants:
         name = "partial pooling" + (" + size effect" if se else "")
         fits[name] = fit_hierarchical(
-            df, law=law, group=gcol, pool=pool, size_effect=se, warn=False, **common
+            df,
+            law=law,
+            group=gcol,
+            pool=pool,
+            size_effect=se,
+            warn=False,
+            **{**common, **dict(hierarchical or {})},
         )
     return fits
 
@@ -1069,6 +1098,7 @@ def cli_fit(data, columns, priors, args, out: Path, where: str, created) -> int:
             group=names(args.group),
             pool=pool,
             size_effect=args.size_effect,
+            centered=args.centered,
             seed=args.seed,
             chains=args.chains,
             warmup=args.warmup,

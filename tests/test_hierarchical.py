@@ -1,7 +1,8 @@
 """Hierarchical pooling (scaling_bayes.hierarchical): recovery, shrinkage, API, save/load, CLI.
 
 One small hierarchical fit (the one-variable law ``power_N_E``, 3 groups of 18 runs and one of
-5) serves every default-run test; the real-data demonstration is benchmarks/hierarchical.py.
+5, centred: the groups differ clearly) serves every default-run test; the real-data
+demonstration is benchmarks/hierarchical.py.
 """
 
 import numpy as np
@@ -44,7 +45,9 @@ def planted(seed: int = 3):
 @pytest.fixture(scope="module")
 def hier():
     df, truth = planted()
-    fit = fit_hierarchical(df, law="power_N_E", group="mix", seed=0, warn=False, **SETTINGS)
+    fit = fit_hierarchical(
+        df, law="power_N_E", group="mix", centered=True, seed=0, warn=False, **SETTINGS
+    )
     return fit, df, truth
 
 
@@ -170,6 +173,7 @@ def test_cli_group_flag(hier, tmp_path, capsys):
         "--out",
         str(tmp_path / "o"),
         "--no-progress",
+        "--centered",
     ]
     code = main(args)
     out, err = capsys.readouterr()
@@ -188,7 +192,14 @@ def test_size_effect_recovers_shared_misfit(tmp_path):
     offset = dict(zip(sizes, 0.01 * rng.standard_normal(len(sizes)), strict=True))
     df["loss"] = df["loss"] * np.exp(df["N"].map(offset))
     fit = fit_hierarchical(
-        df, law="power_N_E", group="mix", size_effect=True, seed=0, warn=False, **SETTINGS
+        df,
+        law="power_N_E",
+        group="mix",
+        size_effect=True,
+        centered=True,
+        seed=0,
+        warn=False,
+        **SETTINGS,
     )
     assert fit.divergences == 0 and fit.check() == []
     assert fit.posterior["size_offset"].shape == (4, SETTINGS["draws"], len(sizes))
@@ -207,7 +218,13 @@ def test_compare_pooling_loo_table():
     """Groups with different exponents: partial pooling predicts better than complete pooling."""
     df, _ = planted()
     table, fits = sb.compare_pooling(
-        df, law="power_N_E", group="mix", size_effect=False, seed=0, **SETTINGS
+        df,
+        law="power_N_E",
+        group="mix",
+        size_effect=False,
+        seed=0,
+        hierarchical={"centered": True},
+        **SETTINGS,
     )
     assert set(table.index) == {"no pooling", "complete pooling", "partial pooling"}
     assert table.loc["partial pooling", "elpd_loo"] > table.loc["complete pooling", "elpd_loo"]
