@@ -243,13 +243,15 @@ def test_recovery_bnsl2():
 def test_bnsl_extrapolation_on_4digit_addition():
     """The paper's split: fit the 14 smallest training sets, predict the 3 held-out ones."""
     full = sb.load_dataset("bnsl_4digit_addition")
-    # near noise-free data (sigma ~ 0.0008): a few transitions need a deeper tree than 10
+    # Near noise-free data (sigma ~ 0.0008) and a long left tail of a (with c1, d1, b) that 4
+    # chains visit too rarely (R-hat ~ 1.01); with 8 chains R-hat <= 1.0085 and ESS >= 1000,
+    # though 0.2% of transitions still hit the maximum tree depth (a warning, not checked here).
     fit = sb.fit(
         sb.load_dataset("bnsl_4digit_addition", drop_excluded=True),
         law="bnsl1",
         seed=0,
         warn=False,
-        max_tree_depth=12,
+        chains=8,
     )
     s = fit.summary()
     assert fit.divergences == 0
