@@ -13,6 +13,7 @@ from conftest import FAST, TRUTH, synthetic
 from jax.scipy.special import logsumexp
 
 import scaling_bayes as sb
+from scaling_bayes.inference import enable_x64_on_cpu
 from scaling_bayes.laws import _REGISTRY, get_law
 from scaling_bayes.laws_more import (
     KAPLAN_2020_LEARNING_CURVE,
@@ -184,6 +185,7 @@ def test_data_constrained_recovery_and_epoch_value():
 
 
 def test_data_constrained_reduces_to_chinchilla_for_fresh_data():
+    enable_x64_on_cpu()
     law, chin = get_law("data_constrained"), get_law("chinchilla")
     th = dict(MUENNIGHOFF_2023)
     N, D = np.array([1e7, 1e8]), np.array([1e10, 1e11])  # N below N_opt(U=D): no excess
@@ -193,6 +195,27 @@ def test_data_constrained_reduces_to_chinchilla_for_fresh_data():
 
 
 # ----------------------------------------------------------------------------- overtraining
+def test_overtraining_is_chinchilla_with_tied_exponents():
+    enable_x64_on_cpu()
+    law, chin = get_law("overtraining"), get_law("chinchilla")
+    th = OT_TRUTH
+    N, D = np.array([1e8, 1e9, 7e10]), np.array([2e9, 1e11, 1.4e12])
+    M, C = D / N, 6 * N * D
+    expected = th["E"] + (th["a"] * M ** th["eta"] + th["b"] * M ** -th["eta"]) * C ** -th["eta"]
+    np.testing.assert_allclose(np.exp(law.log_loss(th, {"N": N, "D": D})), expected, rtol=1e-12)
+    eq = {
+        "E": th["E"],
+        "alpha": 2 * th["eta"],
+        "beta": 2 * th["eta"],
+        "A": th["a"] * 6 ** -th["eta"],
+        "B": th["b"] * 6 ** -th["eta"],
+    }
+    np.testing.assert_allclose(
+        law.log_loss(th, {"N": N, "D": D}), chin.log_loss(eq, {"N": N, "D": D}), rtol=1e-12
+    )
+
+
+@pytest.mark.slow  # default-run budget: the tied-exponent identity above is the quick check
 def test_overtraining_recovery_and_allocation():
     fit = sb.fit(ot_sweep(), law="overtraining", seed=0, warn=False, **QUICK)
     _check_recovery(fit, OT_TRUTH)
@@ -212,6 +235,7 @@ def test_kaplan_learning_curve_recovery():
 
 
 def test_kaplan_learning_curve_solves_its_implicit_loss():
+    enable_x64_on_cpu()
     law = get_law("kaplan_learning_curve")
     th = KAPLAN_2020_LEARNING_CURVE
     N, S, B = np.array([1e8, 1e9]), np.array([2e3, 5e4]), np.array([2.0**21, 2.0**22])
