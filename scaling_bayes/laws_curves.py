@@ -383,16 +383,16 @@ def predict_curve(fit, *, quantiles=(0.05, 0.5, 0.95), seed: int = 0, n_noise: i
 #: against the paper. The others are made up at magnitudes typical of their papers.
 EXAMPLE_TRUTH = {
     "bnsl1": {"a": 0.4, "b": 2.3, "c0": 0.055, "c1": 1.5, "d1": 2000.0, "f1": 0.3},
-    "bnsl2": {
-        "a": 0.3,
+    "bnsl2": {  # two accelerations, then the plateau a is reached within the data
+        "a": 0.2,
         "b": 2.5,
         "c0": 0.05,
-        "c1": 1.0,
-        "d1": 1000.0,
-        "f1": 0.3,
-        "c2": -0.6,
-        "d2": 2.0e4,
-        "f2": 0.3,
+        "c1": 0.5,
+        "d1": 500.0,
+        "f1": 0.2,
+        "c2": 1.0,
+        "d2": 1.0e4,
+        "f2": 0.2,
     },
     "transfer": {"a": 0.1, "b": 1.05},
     "downstream_error": {"eps": 0.72, "k": 4.0, "gamma": 0.9},
