@@ -459,5 +459,4 @@ KAPLAN_SHAPE = register_law(with_shape(KAPLAN))
 
 
 from scaling_bayes import laws_curves as _laws_curves  # noqa: E402,F401
-
 from scaling_bayes import laws_more as _laws_more  # noqa: E402,F401
