@@ -95,7 +95,9 @@ def plot_data_fit(fit, ax=None, n_curves: int = 5):
             "D": "training data D (tokens)",
             "C": "training compute C (FLOPs)",
         }
-        ax.set_xlabel(names[v])
+        from scaling_bayes.laws import INPUT_DESCRIPTIONS
+
+        ax.set_xlabel(names.get(v, f"{v}: {INPUT_DESCRIPTIONS.get(v, v)}"))
     else:
         N, D = data.get("N"), data.get("D")
         norm = mcolors.LogNorm(D.min(), D.max())
@@ -386,17 +388,99 @@ def plot_exponents(fit, fig=None):
     return fig
 
 
+# ----------------------------------------------------------------------------- any law
+def plot_observed_vs_predicted(fit, ax=None, level: float = 0.9):
+    """Observed loss against the law's posterior-median mean loss for every run (log-log), with
+    ``level`` credible intervals of the mean; works for a law of any inputs."""
+    fig, ax = _new(ax, figsize=(5.0, 4.6))
+    data = fit.data
+    mean = _mean_loss(fit, {v: data.get(v) for v in fit.law.inputs})
+    lo, med, hi = np.quantile(mean, [(1 - level) / 2, 0.5, (1 + level) / 2], axis=0)
+    ax.errorbar(
+        med,
+        data.loss,
+        xerr=[med - lo, hi - med],
+        fmt="o",
+        ms=3.5,
+        color=OKABE_ITO[0],
+        ecolor="0.6",
+        elinewidth=0.8,
+        alpha=0.8,
+        label=f"runs (posterior median, {level:.0%} interval of the mean)",
+    )
+    span = [min(data.loss.min(), lo.min()) / 1.02, max(data.loss.max(), hi.max()) * 1.02]
+    ax.plot(span, span, color="0.3", lw=1, ls="--", label="observed = predicted")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(span)
+    ax.set_ylim(span)
+    ax.set_xlabel(f"predicted loss (nats/token), {fit.law.name} law")
+    ax.set_ylabel("observed final loss (nats/token)")
+    ax.set_title(f"Observed vs predicted loss, {data.n} runs")
+    ax.legend(loc="upper left", frameon=False)
+    import matplotlib.ticker as mticker
+
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(mticker.FormatStrFormatter("%.2g"))
+        axis.set_minor_formatter(mticker.FormatStrFormatter("%.2g"))
+    ax.tick_params(which="minor", labelsize=7)
+    return fig
+
+
 # ----------------------------------------------------------------------------- all
+def _at_reference_aspect(make):
+    """A figure maker of the base law, applied to a shape-law fit at aspect ratio 64."""
+
+    def wrapped(fit):
+        from scaling_bayes.laws import SHAPE_REF_ASPECT
+        from scaling_bayes.shape import at_aspect
+
+        fig = make(at_aspect(fit, SHAPE_REF_ASPECT))
+        for ax in fig.axes[:1]:
+            ax.set_title(
+                f"{ax.get_title()} (models of aspect ratio {SHAPE_REF_ASPECT:g})", fontsize=9
+            )
+        return fig
+
+    return wrapped
+
+
+def _shape_factor(fit):
+    from scaling_bayes.shape import plot_shape
+
+    return plot_shape(None, fit)
+
+
 def figure_makers(fit) -> dict:
     """``{name: function(fit) -> Figure}`` for every standard figure that applies to the fit.
 
-    Allocation figures (IsoFLOP, frontier, forecast) need a law of N and D; the IsoFLOP figure
-    also needs >= 3 runs at some compute budget."""
+    Laws of N and D (or of one input) get the data-and-fit figure and the exponents;
+    allocation figures (IsoFLOP, frontier, forecast) need a law of N and D, and the IsoFLOP
+    figure also >= 3 runs at some compute budget. Shape laws
+    get the figures of their base law at aspect ratio 64, the shape factor and observed vs
+    predicted loss. Laws with other inputs get observed vs predicted loss and the posterior of
+    two parameters."""
     from scaling_bayes.allocation import check_allocatable
 
-    makers = {"data_fit": plot_data_fit, "exponents": plot_exponents}
+    law = fit.law
+    makers = {"observed_vs_predicted": plot_observed_vs_predicted}
+    if law.base is not None and set(law.inputs) == {"N", "D", "aspect"}:
+        from scaling_bayes.laws import SHAPE_REF_ASPECT
+        from scaling_bayes.shape import at_aspect
+
+        base_makers = figure_makers(at_aspect(fit, SHAPE_REF_ASPECT))
+        for name in base_makers:
+            if name not in ("observed_vs_predicted", "exponents"):
+                makers[name] = _at_reference_aspect(base_makers[name])
+        makers["exponents"] = plot_exponents
+        makers["shape_factor"] = _shape_factor
+        return makers
+    if len(law.inputs) == 1 or set(law.inputs) == {"N", "D"}:
+        makers = {"data_fit": plot_data_fit}  # shows the same runs, against N or the input
+    if len(law.param_names) >= 2:
+        makers["exponents"] = plot_exponents
     try:
-        check_allocatable(fit.law)
+        check_allocatable(law)
     except ValueError:
         return makers
     makers.update({"frontier": plot_frontier, "forecast": plot_forecast})

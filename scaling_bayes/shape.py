@@ -624,23 +624,34 @@ def plot_shape(without, with_shape, axes=None, level: float = 0.9):
     Right: the shape law's factor on the reducible loss relative to aspect ratio 64 (median and
     ``level`` band), with each run's implied factor ``(L_obs - E) / (L_64 - E)`` as points.
     """
-    from scaling_bayes.plots import OKABE_ITO, _plt
+    from scaling_bayes.plots import _plt
 
     _check_shape_fit(with_shape)
     plt = _plt()
+    n_panels = 1 if without is None else 2
     if axes is None:
-        fig, axes = plt.subplots(1, 2, figsize=(10.0, 4.0), layout="constrained")
+        fig, axes = plt.subplots(
+            1, n_panels, figsize=(5.0 * n_panels, 4.0), layout="constrained", squeeze=False
+        )
+        axes = axes[0]
     else:
+        axes = np.atleast_1d(axes)
         fig = axes[0].figure
     data = with_shape.data
     r = data.get("aspect")
     N, D, L = data.get("N"), data.get("D"), data.loss
-    # left: residuals of the no-shape law
+    if without is not None:
+        _plot_residuals(fig, axes[0], without, data, r, N, L)
+    _plot_factor(axes[-1], with_shape, data, r, N, D, L, level)
+    return fig
+
+
+def _plot_residuals(fig, ax, without, data, r, N, L):
+    """Residuals of the law without the shape term against the aspect ratio."""
     from scaling_bayes.plots import _mean_loss
 
     pred0 = np.median(_mean_loss(without, {k: data.get(k) for k in without.law.inputs}), axis=0)
     res = 100 * (L / pred0 - 1)
-    ax = axes[0]
     sc = ax.scatter(r, res, c=np.log10(N), cmap="viridis", s=16, alpha=0.85, edgecolors="none")
     ax.axhline(0, color="0.4", lw=0.8)
     ax.set_xscale("log", base=2)
@@ -649,8 +660,12 @@ def plot_shape(without, with_shape, axes=None, level: float = 0.9):
     ax.set_title(f"{without.law.name} law without a shape term", fontsize=10)
     cb = fig.colorbar(sc, ax=ax)
     cb.set_label("log10 N (parameters)")
-    # right: factor on the reducible loss
-    ax = axes[1]
+
+
+def _plot_factor(ax, with_shape, data, r, N, D, L, level):
+    """The posterior shape factor on the reducible loss, with each run's implied factor."""
+    from scaling_bayes.plots import OKABE_ITO
+
     lo, hi = float(r.min()), float(r.max())
     grid = np.geomspace(lo, hi, 100)
     slope, curv = _shape_draws(with_shape)
@@ -692,4 +707,3 @@ def plot_shape(without, with_shape, axes=None, level: float = 0.9):
     ax.set_ylabel(f"factor on the {what}\n(1 = aspect ratio 64)")
     ax.set_title(f"{with_shape.law.name}: shape effect", fontsize=10)
     ax.legend(loc="best", frameon=False)
-    return fig

@@ -342,3 +342,14 @@ def test_compare_gives_shape_laws_allocations(planted):
     assert np.isfinite(res.table.loc["shape", "a"])
     assert set(res.allocations["method"]) == {"plain", "shape"}
     assert any("aspect ratio 64" in n for n in res.notes)
+
+
+def test_standard_figures_of_a_shape_fit(planted, tmp_path):
+    """The fit command's figures: base-law figures at aspect 64, the shape factor, observed vs
+    predicted; every axis labelled."""
+    from scaling_bayes import plots
+
+    names = set(plots.figure_makers(planted.with_shape))
+    assert {"observed_vs_predicted", "data_fit", "frontier", "exponents", "shape_factor"} <= names
+    written = plots.save_all(planted.with_shape, tmp_path, formats=("png",))
+    assert {p.stem for p in written} == names
