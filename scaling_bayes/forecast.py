@@ -46,9 +46,10 @@ def _standard_noise(rng: np.random.Generator, shape, likelihood: str, nu: float)
     return rng.standard_t(nu, shape)
 
 
-def _inputs(fit, N, D, C, compute_optimal: bool) -> dict[str, np.ndarray]:
+def _inputs(fit, N, D, C, compute_optimal: bool, covariates=None) -> dict[str, np.ndarray]:
     law = fit.law
     given = {k: v for k, v in (("N", N), ("D", D), ("C", C)) if v is not None}
+    given.update({k: v for k, v in (covariates or {}).items() if v is not None})
     if compute_optimal:
         check_allocatable(law)
         if "C" not in given:
@@ -105,6 +106,7 @@ def predict(
     n_noise: int = 4,
     flops=None,
     tpp_bracket=TPP_BRACKET,
+    **covariates,
 ) -> pd.DataFrame:
     """Posterior and posterior-predictive loss at many points.
 
@@ -118,6 +120,10 @@ def predict(
         compute-optimal (N, D) for that budget (see
         :func:`scaling_bayes.allocation.compute_optimal`;
         ``flops`` and ``tpp_bracket`` are passed on).
+    **covariates
+        The law's other inputs by name, e.g. ``aspect=`` for a shape law, ``U=`` for
+        ``data_constrained``, ``S=`` for ``kaplan_learning_curve``, ``L_train=`` or
+        ``experts=`` (see ``fit.law.inputs``); broadcast with N, D, C.
     quantiles
         Quantiles of both intervals (columns ``mean_q5`` ... and ``pred_q5`` ...).
     seed, n_noise
@@ -137,7 +143,11 @@ def predict(
         raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}")
     if isinstance(n_noise, bool) or not isinstance(n_noise, (int, np.integer)) or n_noise < 1:
         raise ValueError(f"n_noise must be a positive integer, got {n_noise!r}")
-    pts = _inputs(fit, N, D, C, compute_optimal)
+    if compute_optimal and covariates:
+        raise ValueError(
+            f"compute_optimal=True chooses N and D from C; it does not take {', '.join(covariates)}"
+        )
+    pts = _inputs(fit, N, D, C, compute_optimal, covariates)
     jax = _jax()
     jnp = jax.numpy
     law = fit.law

@@ -619,45 +619,9 @@ def example_design(law: str, n: int = 40, seed: int = 0):
 
 # ============================================================================ forecasts
 def predict_with(fit, *, quantiles=(0.05, 0.5, 0.95), seed: int = 0, n_noise: int = 4, **inputs):
-    """Forecasts for a law with inputs beyond N, D, C (``sb.predict`` takes N, D, C only):
-    ``predict_with(fit, N=[1e9], D=[4e10], U=[1e10])`` for ``data_constrained``,
-    ``predict_with(fit, N=..., D=..., S=...)`` for ``kaplan_learning_curve``.
+    """Forecasts for a law with inputs beyond N, D, C: the same as
+    ``sb.predict(fit, N=..., D=..., U=...)``, which takes any of the law's inputs by name
+    (``U`` for ``data_constrained``, ``S`` for ``kaplan_learning_curve``). Kept as an alias."""
+    from scaling_bayes.forecast import predict
 
-    Inputs are broadcast against each other. Returns a DataFrame: the inputs, ``mean`` (posterior
-    mean of the law's mean loss), ``mean_q*`` (its credible interval) and ``pred_q*`` (the
-    predictive interval of a new run's observed loss, with the fit's likelihood noise)."""
-    import pandas as pd
-
-    from scaling_bayes.forecast import _standard_noise
-
-    law = fit.law
-    missing = [v for v in law.inputs if v not in inputs]
-    unused = [v for v in inputs if v not in law.inputs]
-    if missing or unused:
-        raise ValueError(
-            f"law {law.name!r} takes inputs {', '.join(law.inputs)}"
-            + (f"; missing {', '.join(missing)}" if missing else "")
-            + (f"; does not use {', '.join(unused)}" if unused else "")
-        )
-    arrs = np.broadcast_arrays(*(np.asarray(inputs[v], dtype=float) for v in law.inputs))
-    pts = {v: a.reshape(-1) for v, a in zip(law.inputs, arrs, strict=True)}
-    bad = [v for v, a in pts.items() if not (np.all(np.isfinite(a)) and np.all(a > 0))]
-    if bad:
-        raise ValueError(f"inputs must be finite and > 0: {', '.join(bad)}")
-    th = {
-        k: jnp.asarray(np.asarray(v, dtype=float).reshape(-1))[:, None]
-        for k, v in fit.textbook_draws().items()
-    }
-    mu = np.asarray(law.log_loss(th, {v: jnp.asarray(a)[None, :] for v, a in pts.items()}))
-    sigma = np.asarray(fit.posterior["sigma"], dtype=float).reshape(-1)
-    rng = np.random.default_rng(int(seed))
-    eps = _standard_noise(rng, (n_noise, *mu.shape), fit.config.likelihood, float(fit.config.nu))
-    pred = np.exp(mu[None] + sigma[None, :, None] * eps).reshape(-1, mu.shape[1])
-    mean_loss = np.exp(mu)
-    cols = dict(pts)
-    cols["mean"] = mean_loss.mean(axis=0)
-    for q in quantiles:
-        cols[f"mean_q{100 * q:g}"] = np.quantile(mean_loss, q, axis=0)
-    for q in quantiles:
-        cols[f"pred_q{100 * q:g}"] = np.quantile(pred, q, axis=0)
-    return pd.DataFrame(cols)
+    return predict(fit, quantiles=quantiles, seed=seed, n_noise=n_noise, **inputs)

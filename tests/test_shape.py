@@ -353,3 +353,15 @@ def test_standard_figures_of_a_shape_fit(planted, tmp_path):
     assert {"observed_vs_predicted", "data_fit", "frontier", "exponents", "shape_factor"} <= names
     written = plots.save_all(planted.with_shape, tmp_path, formats=("png",))
     assert {p.stem for p in written} == names
+
+
+def test_predict_takes_the_aspect_ratio(planted):
+    f = planted.with_shape
+    pred = sb.predict(f, N=1e9, D=[2e10, 2e10], aspect=[8.0, 128.0])
+    law = shape.at_aspect(f, 128.0)
+    ref = sb.predict(law, N=1e9, D=2e10)
+    np.testing.assert_allclose(pred["mean"].iloc[1], ref["mean"].iloc[0], rtol=1e-10)
+    with pytest.raises(ValueError, match="missing aspect"):
+        sb.predict(f, N=1e9, D=2e10)
+    with pytest.raises(ValueError, match="does not use foo"):
+        sb.predict(f, N=1e9, D=2e10, aspect=8.0, foo=1.0)
