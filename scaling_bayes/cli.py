@@ -110,7 +110,7 @@ def _run_fit(sb, data, columns, priors, args):
     return sb.fit(
         data, law=args.law, seed=args.seed, chains=args.chains, warmup=args.warmup,
         draws=args.draws, likelihood=args.likelihood, nu=args.nu, priors=priors or None,
-        target_accept=args.target_accept, columns=columns or None,
+        target_accept=args.target_accept or 0.9, columns=columns or None,
         progress=not args.no_progress, warn=False)
 
 
@@ -244,7 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--draws", type=int, default=1000, help="kept draws per chain")
     f.add_argument("--likelihood", default="student_t", choices=["student_t", "normal"])
     f.add_argument("--nu", type=float, default=4.0, help="Student-t degrees of freedom")
-    f.add_argument("--target-accept", type=float, default=0.9)
+    f.add_argument("--target-accept", type=float, default=None,
+                   help="NUTS target acceptance (default 0.9; 0.99 with --group)")
     f.add_argument("--prior", action="append", default=[], metavar="NAME=DIST",
                    help="override a prior, e.g. --prior 'alpha=LogNormal(loc=-1, scale=0.3)'")
     f.add_argument("--column", action="append", default=[], metavar="STD=COLUMN",
