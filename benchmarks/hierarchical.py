@@ -6,8 +6,8 @@ Fits the Chinchilla law to the 258 Marin IsoFLOP runs (validation-optimal runs e
 by data mix (``train_dataset``: comma, dclm, nemotron) four ways: no pooling (a fit per mix),
 complete pooling (one fit), partial pooling of the exponents alpha and beta (E, A, B per mix)
 and the same plus a per-model-size offset shared across mixes. Writes ``results.md`` (population
-exponents, per-mix parameters and allocations, the PSIS-LOO comparison, diagnostics) and the
-hierarchical fits as netCDF files next to it.
+exponents, per-mix parameters and allocations, the PSIS-LOO comparison, diagnostics), ``loo.csv``
+and, not committed (about 10 MB each), the hierarchical and complete-pooling fits as netCDF.
 """
 
 from __future__ import annotations
