@@ -18,8 +18,8 @@ Registered laws (each with a textbook face and a sampler face, like those in :mo
 
 The inputs ``L_train`` and ``experts`` are covariates read from extra columns
 (:data:`scaling_bayes.data.COVARIATES`). Every law is fitted by the same likelihood on the log
-of the ``loss`` column. :func:`predict_curve` gives credible and predictive intervals of any
-law at any inputs (``scaling_bayes.forecast.predict`` takes only N, D, C).
+of the ``loss`` column. Forecasts: ``scaling_bayes.predict(fit, L_train=...)`` (or
+``N=..., experts=...``); :func:`predict_curve` is an alias.
 
 This module imports only JAX at import time.
 """
@@ -326,54 +326,12 @@ ROUTED_MOE = register_law(
 
 # ----------------------------------------------------------------------------- forecasts
 def predict_curve(fit, *, quantiles=(0.05, 0.5, 0.95), seed: int = 0, n_noise: int = 4, **inputs):
-    """Credible (``mean_q*``) and predictive (``pred_q*``, noise included) intervals of the
-    fitted law at ``inputs`` (any of the law's inputs by name, e.g. ``L_train=[2.1, 2.5]`` or
-    ``N=..., experts=...``; arrays broadcast against each other). Same columns as
-    :func:`scaling_bayes.forecast.predict`, for laws whose inputs are not only N, D, C."""
-    import numpy as np
-    import pandas as pd
+    """Credible (``mean_q*``) and predictive (``pred_q*``) intervals of the fitted law at
+    ``inputs`` given by name (e.g. ``L_train=[2.1, 2.5]`` or ``N=..., experts=...``): an alias
+    of :func:`scaling_bayes.forecast.predict`, which takes any of the law's inputs."""
+    from scaling_bayes.forecast import predict
 
-    from scaling_bayes.diagnostics import _quantile_label
-
-    law = fit.law
-    missing = [v for v in law.inputs if v not in inputs]
-    unused = [v for v in inputs if v not in law.inputs]
-    if missing or unused:
-        raise ValueError(
-            f"law {law.name!r} takes inputs {', '.join(law.inputs)}; missing: "
-            f"{', '.join(missing) or '-'}; unused: {', '.join(unused) or '-'}"
-        )
-    pts = dict(
-        zip(
-            inputs,
-            np.broadcast_arrays(*(np.asarray(inputs[v], dtype=float).ravel() for v in inputs)),
-            strict=True,
-        )
-    )
-    for v, a in pts.items():
-        if not np.all(np.isfinite(a) & (a > 0)):
-            raise ValueError(f"{v} must be finite and > 0")
-    theta = {
-        k: jnp.asarray(np.asarray(v, dtype=float))[:, None] for k, v in fit.textbook_draws().items()
-    }
-    mu = np.asarray(law.log_loss(theta, {v: jnp.asarray(a)[None, :] for v, a in pts.items()}))
-    sigma = np.asarray(fit.posterior["sigma"], dtype=float).reshape(-1)
-    rng = np.random.default_rng(seed)
-    shape = (n_noise, *mu.shape)
-    eps = (
-        rng.standard_normal(shape)
-        if fit.config.likelihood == "normal"
-        else rng.standard_t(float(fit.config.nu), shape)
-    )
-    pred = np.exp(mu[None] + sigma[None, :, None] * eps).reshape(-1, mu.shape[1])
-    mean = np.exp(mu)
-    out = dict(pts)
-    out["mean"], out["mean_sd"] = mean.mean(axis=0), mean.std(axis=0, ddof=1)
-    for q in quantiles:
-        out[f"mean_{_quantile_label(q)}"] = np.quantile(mean, q, axis=0)
-    for q in quantiles:
-        out[f"pred_{_quantile_label(q)}"] = np.quantile(pred, q, axis=0)
-    return pd.DataFrame(out)
+    return predict(fit, quantiles=quantiles, seed=seed, n_noise=n_noise, **inputs)
 
 
 # ----------------------------------------------------------------------------- examples
