@@ -157,6 +157,7 @@ def plot_predictive_check(check: PredictiveCheck, path=None):
     fig, axes = plt.subplots(
         1, len(xs) + 1, figsize=(3.6 * (len(xs) + 1), 3.3), layout="constrained"
     )
+    axes = np.atleast_1d(axes)  # one panel only (PIT) for laws of L_train alone
     blue, orange = OKABE_ITO[0], OKABE_ITO[1]
     for ax, (k, label) in zip(axes, xs, strict=False):
         order = np.argsort(res[k].to_numpy())
