@@ -110,7 +110,8 @@ def _run_fit(sb, data, columns, priors, args):
     return sb.fit(
         data, law=args.law, seed=args.seed, chains=args.chains, warmup=args.warmup,
         draws=args.draws, likelihood=args.likelihood, nu=args.nu, priors=priors or None,
-        target_accept=args.target_accept or 0.9, columns=columns or None,
+        target_accept=0.9 if args.target_accept is None else args.target_accept,
+        columns=columns or None,
         progress=not args.no_progress, warn=False)
 
 

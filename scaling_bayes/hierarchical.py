@@ -1107,7 +1107,7 @@ def cli_fit(data, columns, priors, args, out: Path, where: str, created) -> int:
             likelihood=args.likelihood,
             nu=args.nu,
             priors=priors or None,
-            target_accept=args.target_accept or 0.99,
+            target_accept=0.99 if args.target_accept is None else args.target_accept,
             columns=columns or None,
             progress=not args.no_progress,
             warn=False,
