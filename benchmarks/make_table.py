@@ -267,7 +267,9 @@ def main() -> int:
     quick = sorted(k for k, v in R.items() if v.get("quick"))
     loads = {k: (v["machine"].get("loadavg_1_5_15") or [None])[0] for k, v in R.items()}
     cores = mach.get("cores") or 1
-    loaded = sorted(k for k, v in loads.items() if v is not None and v > 0.5 * cores)
+    # the benchmark itself keeps up to `cores` threads busy, so only a load well above the core
+    # count means other jobs competed for the CPU
+    loaded = sorted(k for k, v in loads.items() if v is not None and v > cores + 0.5)
     created = sorted(v["created"] for v in R.values())
     lines = [
         "# Benchmarks (issue 6: speed, measured side by side)", "",
@@ -302,7 +304,8 @@ def main() -> int:
                   + (f"Results {', '.join(quick)} were measured at **reduced sizes** "
                      "(`run_all.py --quick`), not the sizes the targets name. " if quick else "")
                   + (f"Results {', '.join(loaded)} were measured on a **loaded machine** "
-                     f"(load average above half the {cores} cores while other jobs ran), so "
+                     f"(1-min load average above {cores + 0.5:g} on {cores} cores: other jobs "
+                     "ran), so "
                      "their absolute times are inflated and the ratios are noisy. " if loaded
                      else "")
                   + "Rerun `python benchmarks/run_all.py` on a quiet machine for the real "
