@@ -46,6 +46,7 @@ _EXPORTS = {
     "compare_conventions": "scaling_bayes.comparison",
     "backtest": "scaling_bayes.backtesting",
     "shape_analysis": "scaling_bayes.shape",
+    "enable_cache": "scaling_bayes._aot",
 }
 
 #: Submodules reachable as attributes (``sb.allocation.compute_optimal``), imported on first use.
@@ -71,6 +72,7 @@ def __dir__():
 
 
 if TYPE_CHECKING:  # pragma: no cover
+    from scaling_bayes._aot import enable_cache
     from scaling_bayes.allocation import (
         compute_optimal,
         compute_waste,

@@ -23,19 +23,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _enable_cache() -> None:
-    """Persist compiled XLA programs across processes (``SCALING_BAYES_CACHE_DIR=off`` disables)."""
-    where = os.environ.get("SCALING_BAYES_CACHE_DIR", "")
-    if where.lower() in ("off", "0", "none", "false"):
-        return
-    import jax
+    """Persist compiled and exported programs across processes (see :mod:`scaling_bayes._aot`)."""
+    from scaling_bayes._aot import enable_cache
 
-    path = Path(where) if where else Path.home() / ".cache" / "scaling_bayes" / "jax"
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return
-    jax.config.update("jax_compilation_cache_dir", str(path))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    enable_cache()
 
 
 def _kv(text: str, what: str) -> tuple[str, str]:

@@ -64,7 +64,7 @@ from scaling_bayes.inference import (
     make_config,
     sample_program,
 )
-from scaling_bayes.laws import Law, get_law
+from scaling_bayes.laws import Law, get_law, is_builtin
 from scaling_bayes.priors import SIGMA, Prior, resolve_priors
 
 POOL_MODES = ("partial", "shared", "none")
@@ -299,6 +299,8 @@ def _program(
         model=model,
         shapes=_shapes(law, pool, n_groups, n_sizes, centered),
         mean=mean,
+        cache_key=json.dumps(["hierarchical", law.name, priors_key, pool_key, n_groups, n_sizes,
+                              centered, likelihood, nu, n_pad]) if is_builtin(law) else None,
     )
 
 

@@ -129,19 +129,22 @@ class _Program:
     * ``mean``: ``mean(params, x) -> mu``, the expected log-loss of every row from constrained
       (and deterministic) sites, for the pointwise log-likelihood (default:
       ``law.sampler_log_loss``);
-    * ``key``: a hashable description of the model, for the program cache.
+    * ``cache_key``: a string that determines the model completely (with the package's code),
+      under which its traced programs may be stored on disk (:mod:`scaling_bayes._aot`);
+      ``None`` (a user's own law or model) never stores them.
     """
 
     def __init__(self, law: Law, priors: Mapping[str, Prior], likelihood: str, nu: float,
                  n_pad: int, *, model: Callable | None = None,
                  shapes: Mapping[str, tuple[int, ...]] | None = None,
-                 mean: Callable | None = None):
+                 mean: Callable | None = None, cache_key: str | None = None):
         jax = _jax()
         import jax.numpy as jnp
         from jax.flatten_util import ravel_pytree
         from numpyro.distributions import biject_to
         from numpyro.infer.util import get_potential_fn
 
+        from scaling_bayes._aot import Persistent
         from scaling_bayes.models import observation_dist, scaling_model
 
         self.law, self.priors, self.likelihood, self.nu, self.n_pad = (
@@ -210,9 +213,11 @@ class _Program:
             return jax.vmap(lambda v: post(self.unravel(v)))(Z)
 
         # Every program is batched over data sets (leading axis B of starts/draws and args).
-        self.optimize = jax.jit(jax.vmap(optimize))
-        self.postprocess = jax.jit(jax.vmap(postprocess))
-        self.constrain = jax.jit(jax.vmap(constrain))
+        self.cache_key = cache_key
+        self._persist = lambda fn, name, static=(): Persistent(fn, name, cache_key, static)
+        self.optimize = self._persist(jax.jit(jax.vmap(optimize)), "optimize")
+        self.postprocess = self._persist(jax.jit(jax.vmap(postprocess)), "postprocess")
+        self.constrain = self._persist(jax.jit(jax.vmap(constrain)), "constrain")
         self._kernels: dict = {}
 
     def prior_starts(self, key, k: int):
@@ -226,7 +231,9 @@ class _Program:
     @functools.cached_property
     def _starts_batch(self):
         jax = _jax()
-        return jax.jit(jax.vmap(self._starts, in_axes=(0, None)), static_argnums=1)
+        return self._persist(
+            jax.jit(jax.vmap(self._starts.fn, in_axes=(0, None)), static_argnums=1),
+            "starts_batch", (1,))
 
     @functools.cached_property
     def _starts(self):
@@ -243,7 +250,7 @@ class _Program:
                 cols.append(u.reshape(k, -1))  # ravel_pytree order: sorted sites, row-major
             return jnp.concatenate(cols, axis=-1)
 
-        return jax.jit(draw, static_argnums=1)
+        return self._persist(jax.jit(draw, static_argnums=1), "starts", (1,))
 
     def kernels(self, warmup: int, target_accept: float, max_tree_depth: int, dense_mass: bool):
         """Jitted ``(init, chunk)`` for these NUTS settings (built once, then reused).
@@ -292,10 +299,20 @@ class _Program:
 
             return jax.vmap(one)(init_w, jax.random.split(key, init_w.shape[0]))
 
+        traced_init = []
+
         def init(keys, init_w, shift, chol, args):  # (B,), (B, C, d), (B, d), (B, d, d), (B, ...)
+            traced_init.append(True)
             return jax.vmap(init_one_dataset)(keys, init_w, shift, chol, args)
 
         def chunk(state, args_w, length):
+            if not traced_init:
+                # NumPyro's sample kernel reads settings that its init kernel stores in a shared
+                # closure when traced; when init came from disk (_aot) it was not traced here.
+                B = state.z.shape[0]
+                spec = jax.ShapeDtypeStruct
+                jax.eval_shape(init, spec((B, 2), jnp.uint32), spec(state.z.shape, state.z.dtype),
+                               *args_w[-2:], args_w[:-2])
             def step_dataset(s, a):  # all chains of one data set
                 s = jax.vmap(lambda si: sample_kernel(si, model_args=a))(s)
                 return s, a[-2] + s.z @ a[-1].T  # draws back in z coordinates
@@ -309,8 +326,9 @@ class _Program:
 
             return jax.lax.scan(body, state, None, length=length)
 
-        init_j = jax.jit(init)
-        chunk_j = jax.jit(chunk, static_argnums=2)
+        settings = f"{warmup}_{target_accept!r}_{max_tree_depth}_{int(dense_mass)}"
+        init_j = self._persist(jax.jit(init), f"nuts_init-{settings}")
+        chunk_j = self._persist(jax.jit(chunk, static_argnums=2), f"nuts_chunk-{settings}", (2,))
         return init_j, chunk_j
 
     def sample(self, keys, init_z, cov, args, *, center, warmup, draws, target_accept,
@@ -352,8 +370,12 @@ def _chunk_length(warmup: int, draws: int) -> int:
 
 @functools.lru_cache(maxsize=32)
 def _program(law: Law, priors_key: str, likelihood: str, nu: float, n_pad: int) -> _Program:
+    from scaling_bayes.laws import is_builtin
+
     priors = {k: Prior.parse(v) for k, v in json.loads(priors_key).items()}
-    return _Program(law, priors, likelihood, nu, n_pad)
+    cache_key = (json.dumps(["scaling_model", law.name, priors_key, likelihood, nu, n_pad])
+                 if is_builtin(law) else None)
+    return _Program(law, priors, likelihood, nu, n_pad, cache_key=cache_key)
 
 
 def get_program(law: Law, priors: Mapping[str, Prior], likelihood: str, nu: float,

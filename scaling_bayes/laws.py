@@ -460,3 +460,10 @@ KAPLAN_SHAPE = register_law(with_shape(KAPLAN))
 
 from scaling_bayes import laws_curves as _laws_curves  # noqa: E402,F401
 from scaling_bayes import laws_more as _laws_more  # noqa: E402,F401
+
+_BUILTIN: dict[str, Law] = dict(_REGISTRY)
+
+
+def is_builtin(law: Law) -> bool:
+    """Whether ``law`` is one of the laws this package defines (not a user's own)."""
+    return _BUILTIN.get(law.name) is law

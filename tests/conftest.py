@@ -58,6 +58,9 @@ def _compilation_cache():
 
     jax.config.update("jax_compilation_cache_dir", _CACHE)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+    from scaling_bayes import _aot
+
+    _aot.set_export_dir(_CACHE)  # every in-process fit goes through exported programs too
     yield
 
 
