@@ -7,7 +7,10 @@ resamples of the same shape, which reuses the compiled programs (compile = first
 Reports the wall time of each call, its init/sample split, the time of ``many.check()`` and the
 fraction of fits with clean diagnostics (no divergences, R-hat <= 1.01, ESS >= 400, ...).
 
-    python benchmarks/bench_many.py [--n-fits 1000] [--rows 50] [--repeat 2]
+    python benchmarks/bench_many.py [--n-fits 1000] [--rows 50] [--repeat 2] [--devices 2]
+
+The data sets are split across ``--devices`` CPU host devices (default: one per core; XLA's
+``--xla_force_host_platform_device_count``), which ``fit_many`` uses through ``jax.shard_map``.
 """
 
 from __future__ import annotations
@@ -24,7 +27,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("SCALING_BAYES_CACHE_DIR", "off")
 
 
+def _host_devices(argv) -> int:
+    """``--devices K`` (default: every CPU core) as XLA host devices; must precede JAX's start."""
+    k = os.cpu_count() or 1
+    if "--devices" in (argv or sys.argv):
+        args = list(argv or sys.argv)
+        k = int(args[args.index("--devices") + 1])
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_force_host_platform_device_count" not in flags:
+        os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={k}".strip()
+    return k
+
+
 def main(argv=None) -> int:
+    _host_devices(argv)
     import numpy as np
     import pandas as pd
     from _common import chinchilla_arrays, write_result
@@ -37,6 +53,9 @@ def main(argv=None) -> int:
     ap.add_argument("--draws", type=int, default=250)
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--devices", type=int, default=os.cpu_count() or 1,
+                    help="CPU host devices the data sets are split across (default: all cores)")
+    ap.add_argument("--n-starts", type=int, default=16)
     args = ap.parse_args(argv)
     started = time.perf_counter()
 
@@ -53,7 +72,7 @@ def main(argv=None) -> int:
             sets.append(pd.DataFrame({"N": N[idx], "D": D[idx], "loss": loss[idx]}))
         t = time.perf_counter()
         m = sb.fit_many(sets, law="chinchilla", seed=r, chains=args.chains,
-                        warmup=args.warmup, draws=args.draws)
+                        warmup=args.warmup, draws=args.draws, n_starts=args.n_starts)
         wall = time.perf_counter() - t
         t = time.perf_counter()
         problems = m.check()
@@ -75,7 +94,9 @@ def main(argv=None) -> int:
               f"{check_s:.2f} s; clean {rec['clean_frac']:.1%}")
     write_result("many", {
         "settings": {"n_fits": args.n_fits, "rows_per_fit": args.rows, "chains": args.chains,
-                     "warmup": args.warmup, "draws": args.draws,
+                     "warmup": args.warmup, "draws": args.draws, "n_starts": args.n_starts,
+                     "devices": __import__("jax").device_count(),
+                     "lockstep_lanes": __import__("scaling_bayes.inference").inference.LOCKSTEP_LANES,
                      "data": "bootstrap resamples (with replacement) of Epoch's 240 points"},
         "calls": calls,
         "compile_s_estimate": (calls[0]["wall_s"] - calls[1]["wall_s"]) if len(calls) > 1

@@ -53,12 +53,18 @@ def targets(R: dict) -> list[list]:
         for variant in ("no-plots", "plots"):
             cold = [r for r in cli["cli_runs"] if r["variant"] == variant and r["phase"] == "cold"]
             warm = [r for r in cli["cli_runs"] if r["variant"] == variant and r["phase"] == "warm"]
+            what = "fit + summary + fit.nc" if variant == "no-plots" else "… + 6 figures × PNG/PDF"
+            if warm:
+                w = warm[0]
+                rows.append([f"cold `scaling-bayes fit` process ≤ 5 s: a fresh process with the "
+                             f"on-disk caches filled by any earlier run ({what}, "
+                             f"{settings_str(cli['settings'])})",
+                             f"{f(w['wall_s'], 1)} s",
+                             status(w["wall_s"] <= 5.0 and w["rc"] == 0)])
             if cold:
                 c = cold[0]
-                w = warm[0]["wall_s"] if warm else None
-                rows.append([f"cold `scaling-bayes fit` process ≤ 5 s ({variant}, "
-                             f"{settings_str(cli['settings'])})",
-                             f"cold {f(c['wall_s'], 1)} s; warm cache {f(w, 1)} s",
+                rows.append([f"… the very first run on a machine (empty caches: trace + XLA "
+                             f"compile) ({variant})", f"{f(c['wall_s'], 1)} s",
                              status(c["wall_s"] <= 5.0 and c["rc"] == 0)])
     ip = R.get("inprocess")
     if ip and len(ip["fits"]) >= 2:
@@ -92,17 +98,37 @@ def targets(R: dict) -> list[list]:
         rows.append(["… same, JAX second call (compiled)",
                      f"scipy {f(sc, 1)} s vs JAX {f(j2, 1)} s = {f(sc / j2, 1)}×",
                      status(sc / j2 >= 10)])
+    if ip and a3 and "scipy" in a3:
+        sc = a3["scipy"]["total_s"]
+        a, b = ip["fits"][0]["wall_s"], ip["fits"][-1]["wall_s"]
+        rows.append(["≥ 10× faster than the scipy grid + bootstrap for intervals on the same "
+                     "parameters: `sb.fit` (NUTS posterior), first fit in a fresh process with "
+                     "no caches", f"scipy {f(sc, 1)} s vs fit {f(a, 1)} s = {f(sc / a, 1)}×",
+                     status(sc / a >= 10)])
+        rows.append(["… same, a later fit in the process",
+                     f"scipy {f(sc, 1)} s vs fit {f(b, 2)} s = {f(sc / b, 1)}×",
+                     status(sc / b >= 10)])
+        if cli:
+            warm = [r for r in cli["cli_runs"] if r["variant"] == "no-plots"
+                    and r["phase"] == "warm"]
+            if warm:
+                w = warm[0]["wall_s"]
+                rows.append(["… same, the whole `scaling-bayes fit` process (caches filled) "
+                             "against scipy's in-process time",
+                             f"scipy {f(sc, 1)} s vs CLI {f(w, 1)} s = {f(sc / w, 1)}×",
+                             status(sc / w >= 10)])
     m = R.get("many")
     if m:
-        c = m["calls"][0]
         n = m["settings"]["n_fits"]
         full = n >= 1000
-        rows.append([f"1000 fits (~{m['settings']['rows_per_fit']} points, "
-                     f"{settings_str(m['settings'])}) ≤ 60 s",
-                     f"{n} fits: {f(c['wall_s'], 1)} s first call"
-                     + (f", {f(m['calls'][1]['wall_s'], 1)} s second" if len(m["calls"]) > 1
-                        else "") + f"; clean diagnostics {c['clean_frac']:.1%}",
-                     status(c["wall_s"] <= 60) if full else "not measured at 1000 fits"])
+        dev = m["settings"].get("devices", 1)
+        for c in m["calls"]:
+            label = "first call (incl. compile)" if c["call"] == 1 else "second call (compiled)"
+            rows.append([f"1000 fits (~{m['settings']['rows_per_fit']} points, "
+                         f"{settings_str(m['settings'])}, {dev} CPU device(s)) ≤ 60 s: {label}",
+                         f"{n} fits in {f(c['wall_s'], 1)} s; clean diagnostics "
+                         f"{c['clean_frac']:.1%}",
+                         status(c["wall_s"] <= 60) if full else "not measured at 1000 fits"])
     sc = R.get("scaling")
     if sc:
         g = sc["growth"]

@@ -115,6 +115,38 @@ def enable_x64_on_cpu() -> None:
         jax.config.update("jax_enable_x64", True)
 
 
+def n_devices() -> int:
+    """Devices of the default backend that batched programs split data sets across."""
+    return _jax().device_count()
+
+
+def _spmd(fn):
+    """``fn`` with the leading (data-set) axis of every argument and result split across the
+    default backend's devices (``jax.shard_map`` over a 1-D mesh), when there are several and
+    they divide it; otherwise ``fn`` itself. Each device then runs its own slice of the vmapped
+    program independently (no lock-step between devices). Applied at trace time, so one
+    program object serves every batch size."""
+
+    def wrapped(*args):
+        jax = _jax()
+        n = jax.device_count()
+        leaves = jax.tree_util.tree_leaves(args)
+        B = leaves[0].shape[0] if leaves and np.ndim(leaves[0]) else 1
+        if n == 1 or B % n:
+            return fn(*args)
+        from jax.sharding import PartitionSpec
+
+        from scaling_bayes._linalg import no_lapack
+
+        mesh = jax.make_mesh((n,), ("fits",), axis_types=(jax.sharding.AxisType.Auto,))
+        spec = PartitionSpec("fits")
+        with no_lapack(jax.default_backend() == "cpu"):  # LAPACK can deadlock here: _linalg
+            return jax.shard_map(fn, mesh=mesh, in_specs=spec, out_specs=spec,
+                                 check_vma=False)(*args)
+
+    return wrapped
+
+
 # ----------------------------------------------------------------------------- program
 class _Program:
     """Compiled pieces for one model and padded size: reused across fits.
@@ -145,6 +177,7 @@ class _Program:
         from numpyro.infer.util import get_potential_fn
 
         from scaling_bayes._aot import Persistent
+        from scaling_bayes._linalg import sym_eig
         from scaling_bayes.models import observation_dist, scaling_model
 
         self.law, self.priors, self.likelihood, self.nu, self.n_pad = (
@@ -180,7 +213,7 @@ class _Program:
                 def body(carry, _):
                     v, fv = carry
                     g, H = grad(v), hess(v)
-                    w, U = jnp.linalg.eigh(0.5 * (H + H.T))
+                    w, U = sym_eig(H)  # not LAPACK: see _linalg (device-split deadlock)
                     w = jnp.maximum(jnp.abs(w), 1e-6 * jnp.maximum(1.0, jnp.max(jnp.abs(w))))
                     p = -U @ ((U.T @ g) / w)
                     p = jnp.where(jnp.all(jnp.isfinite(p)), p, -g)
@@ -215,9 +248,9 @@ class _Program:
         # Every program is batched over data sets (leading axis B of starts/draws and args).
         self.cache_key = cache_key
         self._persist = lambda fn, name, static=(): Persistent(fn, name, cache_key, static)
-        self.optimize = self._persist(jax.jit(jax.vmap(optimize)), "optimize")
-        self.postprocess = self._persist(jax.jit(jax.vmap(postprocess)), "postprocess")
-        self.constrain = self._persist(jax.jit(jax.vmap(constrain)), "constrain")
+        self.optimize = self._persist(jax.jit(_spmd(jax.vmap(optimize))), "optimize")
+        self.postprocess = self._persist(jax.jit(_spmd(jax.vmap(postprocess))), "postprocess")
+        self.constrain = self._persist(jax.jit(_spmd(jax.vmap(constrain))), "constrain")
         self._kernels: dict = {}
 
     def prior_starts(self, key, k: int):
@@ -231,9 +264,10 @@ class _Program:
     @functools.cached_property
     def _starts_batch(self):
         jax = _jax()
-        return self._persist(
-            jax.jit(jax.vmap(self._starts.fn, in_axes=(0, None)), static_argnums=1),
-            "starts_batch", (1,))
+        def batch(keys, k):
+            return _spmd(lambda kk: jax.vmap(self._starts.fn, in_axes=(0, None))(kk, k))(keys)
+
+        return self._persist(jax.jit(batch, static_argnums=1), "starts_batch", (1,))
 
     @functools.cached_property
     def _starts(self):
@@ -303,7 +337,7 @@ class _Program:
 
         def init(keys, init_w, shift, chol, args):  # (B,), (B, C, d), (B, d), (B, d, d), (B, ...)
             traced_init.append(True)
-            return jax.vmap(init_one_dataset)(keys, init_w, shift, chol, args)
+            return _spmd(jax.vmap(init_one_dataset))(keys, init_w, shift, chol, args)
 
         def chunk(state, args_w, length):
             if not traced_init:
@@ -319,12 +353,33 @@ class _Program:
 
             step = jax.vmap(step_dataset)
 
-            def body(s, _):
-                s, z = step(s, args_w)
-                return s, (z, s.diverging, s.num_steps, s.accept_prob,
-                           s.potential_energy, s.energy, s.adapt_state.step_size)
+            def run(state, args_w):
+                def body(s, _):
+                    s, z = step(s, args_w)
+                    return s, (z, s.diverging, s.num_steps, s.accept_prob,
+                               s.potential_energy, s.energy, s.adapt_state.step_size)
 
-            return jax.lax.scan(body, state, None, length=length)
+                state, out = jax.lax.scan(body, state, None, length=length)
+                # draws axis first from scan: put data sets first for the device split
+                return state, jax.tree_util.tree_map(lambda a: jnp.moveaxis(a, 0, 1), out)
+
+            def grouped(state, args_w):
+                # A vmapped NUTS step runs every lane (chain) until the longest trajectory of
+                # the batch ends: with hundreds of lanes nearly every iteration pays for some
+                # lane's 2^6-2^7 leapfrog steps while the mean is ~10. So data sets run in
+                # small vmapped groups, one group after another (lax.map) inside the program.
+                Bl, C = state.z.shape[:2]
+                G = _group_size(Bl, C)
+                if G == Bl:
+                    return run(state, args_w)
+                rs = lambda a: a.reshape(Bl // G, G, *a.shape[1:])  # noqa: E731
+                un = lambda a: a.reshape(Bl, *a.shape[2:])  # noqa: E731
+                st, out = jax.lax.map(lambda sa: run(*sa),
+                                      (jax.tree_util.tree_map(rs, state),
+                                       jax.tree_util.tree_map(rs, args_w)))
+                return jax.tree_util.tree_map(un, st), jax.tree_util.tree_map(un, out)
+
+            return _spmd(grouped)(state, args_w)
 
         settings = f"{warmup}_{target_accept!r}_{max_tree_depth}_{int(dense_mass)}"
         init_j = self._persist(jax.jit(init), f"nuts_init-{settings}")
@@ -355,10 +410,23 @@ class _Program:
             if progress is not None:
                 jax.block_until_ready(state.i)
                 progress(done, total)
-        trace = [np.concatenate([np.asarray(p[j]) for p in pieces], axis=0)[-draws:]
+        trace = [np.concatenate([np.asarray(p[j]) for p in pieces], axis=1)[:, -draws:]
                  for j in range(len(pieces[0]))]
-        # (iterations, B, chains, ...) -> (B, chains, draws, ...)
-        return [np.moveaxis(a, 0, 2) for a in trace]
+        # (B, iterations, chains, ...) -> (B, chains, draws, ...)
+        return [np.moveaxis(a, 1, 2) for a in trace]
+
+
+#: Chains that step in lock-step within one vmapped group (see ``_Program._build_kernels``);
+#: measured on 40 Chinchilla resamples of 50 rows, 4 chains (sampling s, second call, 1 core):
+#: all 40 data sets in one group 12.4; groups of 8 data sets 6.5, of 4 5.0, of 2 4.7, of 1 5.9.
+LOCKSTEP_LANES = 8
+
+
+def _group_size(B: int, chains: int) -> int:
+    """Data sets per vmapped group: the largest divisor of ``B`` with at most
+    :data:`LOCKSTEP_LANES` chains in total (at least one data set)."""
+    cap = max(1, LOCKSTEP_LANES // max(1, chains))
+    return max(g for g in range(1, min(B, cap) + 1) if B % g == 0)
 
 
 def _chunk_length(warmup: int, draws: int) -> int:
@@ -404,9 +472,13 @@ def model_args(law: Law, datas, refs, n_pad: int):
             jnp.asarray(mask))
 
 
-def _posterior_modes(prog: _Program, args, keys, n_starts: int, names):
-    """Per data set: best of ``n_starts`` Newton runs from prior draws, Laplace covariance."""
-    xs, fs, Hs = prog.optimize(prog.prior_starts_batch(keys, n_starts), args)
+def _posterior_modes(prog: _Program, args, keys, n_starts: int, names, extra=None):
+    """Per data set: best of ``n_starts`` Newton runs from prior draws (plus the points
+    ``extra``, ``(B, d)``, when given), and the Laplace covariance there."""
+    starts = prog.prior_starts_batch(keys, n_starts)
+    if extra is not None:
+        starts = np.concatenate([np.asarray(extra)[:, None, :], np.asarray(starts)], axis=1)
+    xs, fs, Hs = prog.optimize(starts, args)
     fs = np.asarray(fs)
     fs = np.where(np.isfinite(fs), fs, np.inf)
     failed = np.flatnonzero(~np.isfinite(fs).any(axis=1))
@@ -485,12 +557,12 @@ def simulate_prior(law: Law, data: ScalingData, priors, *, likelihood: str, nu: 
 
 
 def make_config(*, seed, chains, warmup, draws, likelihood, nu, target_accept, max_tree_depth,
-                dense_mass) -> SamplerConfig:
+                dense_mass, n_starts: int = SamplerConfig.n_starts) -> SamplerConfig:
     """A validated :class:`SamplerConfig` from user arguments."""
     config = SamplerConfig(seed=seed, chains=chains, warmup=warmup, draws=draws,
                            likelihood=likelihood, nu=float(nu) if isinstance(nu, int) else nu,
                            target_accept=target_accept, max_tree_depth=max_tree_depth,
-                           dense_mass=bool(dense_mass))
+                           dense_mass=bool(dense_mass), n_starts=n_starts)
     config.validate()
     return config
 
@@ -516,6 +588,12 @@ def run_batch(law: Law, datas, priors, config: SamplerConfig, *, names, ref=None
     enable_x64_on_cpu()
     jax = _jax()
     B = len(datas)
+    # several devices (GPUs, or host devices on CPU): pad the data sets to a multiple of them,
+    # so that every batched program splits across all of them (_spmd); the copies are dropped
+    n_dev = n_devices()
+    extra = (-B) % n_dev if (n_dev > 1 and B > 1) else 0
+    datas, names = [*datas, *[datas[-1]] * extra], [*names, *[names[-1]] * extra]
+    B += extra
     n_pad = _bucket(max(d.n for d in datas))
     prog = get_program(law, priors, config.likelihood, config.nu, n_pad)
     k_start, k_pivot, k_start2, k_init, k_nuts = jax.random.split(
@@ -528,10 +606,27 @@ def run_batch(law: Law, datas, priors, config: SamplerConfig, *, names, ref=None
     refs = refs0 if ref else choose_pivots(law, datas, prog, args, refs0, modes, covs, k_pivot)
     if refs != refs0:
         args = model_args(law, datas, refs, n_pad)
-        modes, covs = _posterior_modes(prog, args, jax.random.split(k_start2, B),
-                                       config.n_starts, names)
-    return sample_program(prog, args, refs, modes, covs, config, k_init, k_nuts,
-                          progress=progress, log_likelihood=log_likelihood, t_start=t_start)
+        # After the pivot move the old mode is a close start. A batch (fit_many) then needs
+        # only a quarter of the fresh starts: the search is a large part of its cost. A single
+        # fit keeps them all (and its compiled programs: one start count, one program).
+        k2 = config.n_starts if B == 1 else max(2, config.n_starts // 4)
+        modes, covs = _posterior_modes(prog, args, jax.random.split(k_start2, B), k2, names,
+                                       extra=None if B == 1 else modes)
+    run, ll = sample_program(prog, args, refs, modes, covs, config, k_init, k_nuts,
+                             progress=progress, log_likelihood=log_likelihood, t_start=t_start)
+    return (_first(run, B - extra), None if ll is None else ll[: B - extra]) if extra else (run, ll)
+
+
+def _first(run: _Run, k: int) -> _Run:
+    """The first ``k`` data sets of a batch run (drops device padding)."""
+    import dataclasses
+
+    jax = _jax()
+    return dataclasses.replace(
+        run, args=jax.tree_util.tree_map(lambda a: a[:k], run.args), refs=run.refs[:k],
+        posterior={n: v[:k] for n, v in run.posterior.items()},
+        sample_stats={n: v[:k] for n, v in run.sample_stats.items()},
+        flat_draws=run.flat_draws[:k], modes=run.modes[:k])
 
 
 def sample_program(prog: _Program, args, refs, modes, covs, config: SamplerConfig, k_init,
