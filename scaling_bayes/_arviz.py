@@ -1,6 +1,7 @@
 """Every ArviZ call of the package lives here, so moving to ArviZ 1.x (DataTree) is one file.
 
-ArviZ is imported lazily: ``import arviz`` costs about 2 s and the fit path does not need it.
+ArviZ is imported lazily: ``import arviz`` costs 1-2 s, and neither a fit nor saving it needs
+it (:func:`datasets` and :func:`write_datasets` use xarray alone).
 """
 
 from __future__ import annotations
@@ -13,7 +14,40 @@ import numpy as np
 OBS_DIM = "obs"
 
 
-def to_inference_data(
+def _group(arrays: Mapping[str, np.ndarray], *, sampled: bool, dims: Mapping[str, list[str]],
+           coords: Mapping[str, Any], attrs: Mapping[str, Any]):
+    """One group as an ``xarray.Dataset`` laid out as ``arviz.from_dict`` lays it out: sampled
+    groups lead with ``chain`` and ``draw``; other axes take the names in ``dims`` or
+    ``{var}_dim_{i}``, and every dimension gets a coordinate (``coords`` or 0..n-1)."""
+    import xarray as xr
+
+    data_vars, all_coords = {}, {}
+    for name, value in arrays.items():
+        value = np.asarray(value)
+        lead = ["chain", "draw"] if sampled else []
+        rest = list(dims.get(name, []))
+        n_event = value.ndim - len(lead)
+        rest += [f"{name}_dim_{i}" for i in range(len(rest), n_event)]
+        names = lead + rest
+        for d, n in zip(names, value.shape, strict=True):
+            all_coords.setdefault(d, np.asarray(coords[d]) if d in coords else np.arange(n))
+        data_vars[name] = (names, value)
+    return xr.Dataset(data_vars, coords=all_coords, attrs=dict(attrs))
+
+
+def _attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    import datetime
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        av = version("arviz")
+    except PackageNotFoundError:  # pragma: no cover
+        av = "unknown"
+    return {"created_at": datetime.datetime.now(datetime.UTC).isoformat(),
+            "arviz_version": av, **dict(attrs)}
+
+
+def datasets(
     *,
     posterior: Mapping[str, np.ndarray],
     sample_stats: Mapping[str, np.ndarray],
@@ -23,27 +57,43 @@ def to_inference_data(
     attrs: Mapping[str, Any],
     dims: Mapping[str, list[str]] | None = None,
     coords: Mapping[str, Any] | None = None,
-):
-    """Build an ``arviz.InferenceData`` with posterior, sample_stats, log_likelihood,
-    observed_data (log-loss) and constant_data (N, D, C, loss and extra columns).
+) -> dict:
+    """The InferenceData groups of a fit as ``{group: xarray.Dataset}`` (xarray only: no ArviZ
+    import, which costs ~1.2 s): posterior, sample_stats, log_likelihood, observed_data
+    (log-loss) and constant_data (N, D, C, loss and extra columns), provenance on every group.
 
     ``dims``/``coords`` name the event dimensions of posterior variables (e.g.
     ``{"alpha": ["group"]}``, ``{"group": ["comma", "dclm"]}``)."""
+    dims = {**dict(dims or {}), "log_loss": [OBS_DIM], **{k: [OBS_DIM] for k in constant_data}}
+    coords = dict(coords or {})
+    a = _attrs(attrs)
+    kw = {"dims": dims, "coords": coords, "attrs": a}
+    return {
+        "posterior": _group(posterior, sampled=True, **kw),
+        "sample_stats": _group(sample_stats, sampled=True, **kw),
+        "log_likelihood": _group({"log_loss": log_likelihood}, sampled=True, **kw),
+        "observed_data": _group({"log_loss": observed_log_loss}, sampled=False, **kw),
+        "constant_data": _group(constant_data, sampled=False, **kw),
+    }
+
+
+def as_inference_data(groups: Mapping[str, Any]):
+    """``arviz.InferenceData`` holding the :func:`datasets` groups."""
     import arviz as az
 
-    idata = az.from_dict(
-        posterior=dict(posterior),
-        sample_stats=dict(sample_stats),
-        log_likelihood={"log_loss": log_likelihood},
-        observed_data={"log_loss": observed_log_loss},
-        constant_data=dict(constant_data),
-        coords=dict(coords) if coords else None,
-        dims={**dict(dims or {}), "log_loss": [OBS_DIM], **{k: [OBS_DIM] for k in constant_data}},
-    )
-    # provenance on every group, so it survives whichever groups a user keeps
-    for group in idata.groups():
-        getattr(idata, group).attrs.update(dict(attrs))
-    return idata
+    return az.InferenceData(**dict(groups))
+
+
+def write_datasets(groups: Mapping[str, Any], path: str) -> None:
+    """Write :func:`datasets` groups to ``path`` exactly as ``InferenceData.to_netcdf`` does
+    (one netCDF group each, zlib on numeric variables, h5netcdf), without importing ArviZ."""
+    mode = "w"
+    for name, ds in groups.items():
+        encoding = {k: {"zlib": True} for k, v in ds.variables.items()
+                    if v.dtype.kind in {"b", "i", "u", "f", "c", "S"}}
+        ds.to_netcdf(str(path), mode=mode, group=f"//{name}", engine="h5netcdf",
+                     encoding=encoding)
+        mode = "a"
 
 
 def from_log_likelihood(
@@ -64,13 +114,8 @@ def from_log_likelihood(
     )
 
 
-def write_netcdf(idata, path: str) -> None:
-    """Write ``idata`` to ``path`` (netCDF4/HDF5 via h5netcdf)."""
-    idata.to_netcdf(str(path), engine="h5netcdf")
-
-
 def read_netcdf(path: str):
-    """Read an InferenceData written by :func:`write_netcdf`, fully loaded into memory."""
+    """Read an InferenceData written by :func:`write_datasets`, fully loaded into memory."""
     import arviz as az
 
     idata = az.from_netcdf(str(path), engine="h5netcdf")

@@ -856,15 +856,13 @@ class HierarchicalFit:
             "data_hash": self.meta.get("data_hash", ""),
         }
 
-    @cached_property
-    def idata(self):
-        """ArviZ InferenceData with labelled ``group`` (and ``size``) dimensions."""
+    def _groups(self) -> dict:
         from scaling_bayes import _arviz
         from scaling_bayes.results import Fit
 
         const = Fit._constant_data(self)  # same columns as a Fit: N, D, C, loss, extras
         dims, coords = self._dims()
-        return _arviz.to_inference_data(
+        return _arviz.datasets(
             posterior=self.posterior,
             sample_stats=self.sample_stats,
             log_likelihood=self.log_likelihood,
@@ -875,12 +873,20 @@ class HierarchicalFit:
             coords=coords,
         )
 
+    @cached_property
+    def idata(self):
+        """ArviZ InferenceData with labelled ``group`` (and ``size``) dimensions."""
+        from scaling_bayes import _arviz
+
+        return _arviz.as_inference_data(self._groups())
+
     def save(self, path: str | os.PathLike) -> Path:
         """Write the fit to one netCDF file (atomically)."""
         from scaling_bayes import _arviz
         from scaling_bayes.results import atomic_write
 
-        return atomic_write(path, lambda tmp: _arviz.write_netcdf(self.idata, tmp))
+        groups = self._groups()
+        return atomic_write(path, lambda tmp: _arviz.write_datasets(groups, tmp))
 
 
 def load_hierarchical(path: str | os.PathLike) -> HierarchicalFit:

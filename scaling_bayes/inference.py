@@ -198,9 +198,10 @@ class _Program:
         def flat_potential(v, args):
             return self.pe_gen(*args)(self.unravel(v))
 
-        def optimize(starts, args):
+        def optimize(starts, args, screen):
             # Saddle-free damped Newton: step along -|H|^-1 g, try 12 step lengths at once and
-            # keep the best (no inner while loop: compiles fast, vmaps over starts).
+            # keep the best (no inner while loop: compiles fast, vmaps over starts). All starts
+            # take NEWTON_SCREEN steps; the NEWTON_KEEP best of them go on to NEWTON_ITERS.
             f = functools.partial(flat_potential, args=args)
             grad, hess = jax.grad(f), jax.hessian(f)
             ts = 2.0 ** -jnp.arange(12.0)
@@ -209,11 +210,11 @@ class _Program:
                 fv = f(v)
                 return jnp.where(jnp.isfinite(fv), fv, jnp.inf)
 
-            def one(v0):
+            def newton(v0, fv0, length):
                 def body(carry, _):
                     v, fv = carry
                     g, H = grad(v), hess(v)
-                    w, U = sym_eig(H)  # not LAPACK: see _linalg (device-split deadlock)
+                    w, U = sym_eig(H)  # Jacobi rotations in device-split CPU programs
                     w = jnp.maximum(jnp.abs(w), 1e-6 * jnp.maximum(1.0, jnp.max(jnp.abs(w))))
                     p = -U @ ((U.T @ g) / w)
                     p = jnp.where(jnp.all(jnp.isfinite(p)), p, -g)
@@ -223,10 +224,21 @@ class _Program:
                     better = fc[j] < fv
                     return (jnp.where(better, v + ts[j] * p, v), jnp.where(better, fc[j], fv)), None
 
-                (v, fv), _ = jax.lax.scan(body, (v0, safe(v0)), None, length=60)
-                return v, fv, hess(v)
+                (v, fv), _ = jax.lax.scan(body, (v0, fv0), None, length=length)
+                return v, fv
 
-            return jax.vmap(one)(starts)
+            if not screen or starts.shape[0] <= NEWTON_KEEP:
+                v, fv = jax.vmap(lambda v0: newton(v0, safe(v0), NEWTON_ITERS))(starts)
+                return v, fv, jax.vmap(hess)(v)
+            v, fv = jax.vmap(lambda v0: newton(v0, safe(v0), NEWTON_SCREEN))(starts)
+            keep = jnp.argsort(fv)[:NEWTON_KEEP]
+            v, fv = v[keep], fv[keep]
+            v, fv = jax.vmap(lambda a, b: newton(a, b, NEWTON_ITERS - NEWTON_SCREEN))(v, fv)
+            return v, fv, jax.vmap(hess)(v)
+
+        def optimize_batch(starts, args):  # (B, S, d): screen only when the work is large
+            screen = starts.shape[0] * starts.shape[1] * self.n_pad >= SCREEN_MIN_WORK
+            return jax.vmap(functools.partial(optimize, screen=screen))(starts, args)
 
         def postprocess(Z, args):
             """Constrained + deterministic sites and pointwise log-likelihood of flat draws."""
@@ -248,7 +260,7 @@ class _Program:
         # Every program is batched over data sets (leading axis B of starts/draws and args).
         self.cache_key = cache_key
         self._persist = lambda fn, name, static=(): Persistent(fn, name, cache_key, static)
-        self.optimize = self._persist(jax.jit(_spmd(jax.vmap(optimize))), "optimize")
+        self.optimize = self._persist(jax.jit(_spmd(optimize_batch)), "optimize")
         self.postprocess = self._persist(jax.jit(_spmd(jax.vmap(postprocess))), "postprocess")
         self.constrain = self._persist(jax.jit(_spmd(jax.vmap(constrain))), "constrain")
         self._kernels: dict = {}
@@ -415,6 +427,15 @@ class _Program:
         # (B, iterations, chains, ...) -> (B, chains, draws, ...)
         return [np.moveaxis(a, 1, 2) for a in trace]
 
+
+#: Mode search: every start takes NEWTON_SCREEN damped-Newton steps, then the NEWTON_KEEP best
+#: continue to NEWTON_ITERS steps in all (a third of the cost of running every start to the end;
+#: on 40 Chinchilla resamples of 50 rows 94% of the starts were at the best mode by step 30).
+#: The screen doubles the optimiser's program (two loops: ~+3 s of XLA compilation), so it is
+#: used only when starts x rows (x data sets) reach SCREEN_MIN_WORK: not for one fit of a few
+#: hundred rows (32 x 256), where the whole search takes ~0.1 s.
+NEWTON_SCREEN, NEWTON_KEEP, NEWTON_ITERS = 15, 4, 60
+SCREEN_MIN_WORK = 2**16
 
 #: Chains that step in lock-step within one vmapped group (see ``_Program._build_kernels``);
 #: measured on 40 Chinchilla resamples of 50 rows, 4 chains (sampling s, second call, 1 core):

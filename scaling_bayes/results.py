@@ -228,23 +228,31 @@ class Fit:
                 out[f"extra:{c}"] = s.astype(str).to_numpy().astype(str)
         return out
 
+    def _groups(self) -> dict:
+        from scaling_bayes import _arviz
+
+        return _arviz.datasets(
+            posterior=self.posterior, sample_stats=self.sample_stats,
+            log_likelihood=self.log_likelihood, observed_log_loss=np.log(self.data.loss),
+            constant_data=self._constant_data(), attrs=self._attrs())
+
     @cached_property
     def idata(self):
         """ArviZ InferenceData: posterior (textbook names included), sample_stats,
         log_likelihood, observed_data (log-loss) and constant_data (N, D, C, loss, extras)."""
         from scaling_bayes import _arviz
 
-        return _arviz.to_inference_data(
-            posterior=self.posterior, sample_stats=self.sample_stats,
-            log_likelihood=self.log_likelihood, observed_log_loss=np.log(self.data.loss),
-            constant_data=self._constant_data(), attrs=self._attrs())
+        return _arviz.as_inference_data(self._groups())
 
     # ------------------------------------------------------------------ save / load
     def save(self, path: str | os.PathLike) -> Path:
-        """Write the fit to one netCDF file (atomically: a temporary file, then a rename)."""
+        """Write the fit to one netCDF file (atomically: a temporary file, then a rename), in
+        ArviZ's InferenceData layout (``arviz.from_netcdf`` reads it), without importing
+        ArviZ."""
         from scaling_bayes import _arviz
 
-        return atomic_write(path, lambda tmp: _arviz.write_netcdf(self.idata, tmp))
+        groups = self._groups()
+        return atomic_write(path, lambda tmp: _arviz.write_datasets(groups, tmp))
 
 
 def load_fit(path: str | os.PathLike) -> Fit:

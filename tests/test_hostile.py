@@ -526,7 +526,7 @@ def test_save_interrupted_keeps_old_file(tiny_fit, tmp_path, monkeypatch):
             fh.write(b"\x89HDF\r\n\x1a\n" + b"\0" * 100)  # a truncated netCDF/HDF5 file
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(_arviz, "write_netcdf", partial_then_interrupt)
+    monkeypatch.setattr(_arviz, "write_datasets", partial_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
         tiny_fit.save(target)
     assert target.read_bytes() == before
@@ -540,7 +540,7 @@ def test_save_interrupted_keeps_old_file(tiny_fit, tmp_path, monkeypatch):
         Path(path).write_bytes(b"partial")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(_arviz, "write_netcdf", fail)
+    monkeypatch.setattr(_arviz, "write_datasets", fail)
     with pytest.raises(OSError):
         tiny_fit.save(target)
     with pytest.raises(OSError):

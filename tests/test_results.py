@@ -68,3 +68,32 @@ def test_load_errors(small_fit, tmp_path):
         h5["posterior"].attrs["scaling_bayes"] = json.dumps(info)
     with pytest.raises(FitFileError, match="written by scaling_bayes 9.9.9 in fit format 99"):
         sb.load_fit(path)
+
+
+def test_saved_file_matches_arviz_own_writer(small_fit, tmp_path):
+    """Fit.save writes with xarray alone (no ArviZ import); the file must be what ArviZ itself
+    writes for the same data: same groups, variables, dimensions, coordinates and values."""
+    import arviz as az
+
+    from scaling_bayes import _arviz
+
+    ours = az.from_netcdf(str(small_fit.save(tmp_path / "ours.nc")))
+    f = small_fit
+    theirs_idata = az.from_dict(
+        posterior=dict(f.posterior), sample_stats=dict(f.sample_stats),
+        log_likelihood={"log_loss": f.log_likelihood},
+        observed_data={"log_loss": np.log(f.data.loss)}, constant_data=f._constant_data(),
+        dims={"log_loss": [_arviz.OBS_DIM], **{k: [_arviz.OBS_DIM] for k in f._constant_data()}})
+    theirs_idata.to_netcdf(str(tmp_path / "theirs.nc"), engine="h5netcdf")
+    theirs = az.from_netcdf(str(tmp_path / "theirs.nc"))
+    assert sorted(ours.groups()) == sorted(theirs.groups())
+    for g in theirs.groups():
+        a, b = getattr(ours, g), getattr(theirs, g)
+        assert set(a.data_vars) == set(b.data_vars), g
+        assert dict(a.sizes) == dict(b.sizes), g
+        for v in b.data_vars:
+            assert a[v].dims == b[v].dims, (g, v)
+            np.testing.assert_array_equal(a[v].values, b[v].values)
+        for c in b.coords:
+            np.testing.assert_array_equal(a[c].values, b[c].values)
+        assert {"created_at", "arviz_version"} <= set(a.attrs)
