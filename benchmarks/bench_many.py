@@ -59,7 +59,10 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     started = time.perf_counter()
 
+    import jax
+
     import scaling_bayes as sb
+    from scaling_bayes import inference
     from scaling_bayes import many as _many  # noqa: F401  (imports outside the timings)
 
     N, D, loss = chinchilla_arrays()
@@ -95,8 +98,8 @@ def main(argv=None) -> int:
     write_result("many", {
         "settings": {"n_fits": args.n_fits, "rows_per_fit": args.rows, "chains": args.chains,
                      "warmup": args.warmup, "draws": args.draws, "n_starts": args.n_starts,
-                     "devices": __import__("jax").device_count(),
-                     "lockstep_lanes": __import__("scaling_bayes.inference").inference.LOCKSTEP_LANES,
+                     "devices": jax.device_count(),
+                     "lockstep_lanes": inference.LOCKSTEP_LANES,
                      "data": "bootstrap resamples (with replacement) of Epoch's 240 points"},
         "calls": calls,
         "compile_s_estimate": (calls[0]["wall_s"] - calls[1]["wall_s"]) if len(calls) > 1

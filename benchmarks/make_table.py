@@ -108,15 +108,14 @@ def targets(R: dict) -> list[list]:
         rows.append(["… same, a later fit in the process",
                      f"scipy {f(sc, 1)} s vs fit {f(b, 2)} s = {f(sc / b, 1)}×",
                      status(sc / b >= 10)])
-        if cli:
-            warm = [r for r in cli["cli_runs"] if r["variant"] == "no-plots"
-                    and r["phase"] == "warm"]
-            if warm:
-                w = warm[0]["wall_s"]
-                rows.append(["… same, the whole `scaling-bayes fit` process (caches filled) "
-                             "against scipy's in-process time",
-                             f"scipy {f(sc, 1)} s vs CLI {f(w, 1)} s = {f(sc / w, 1)}×",
-                             status(sc / w >= 10)])
+        pr = R.get("profile")
+        warm = (pr or {}).get("phases", {}).get("warm")
+        if warm:
+            w = warm["fit_wall_s"]
+            rows.append(["… same, the first `sb.fit` in a fresh process whose on-disk caches an "
+                         "earlier run filled (`profile_fit.py`, warm)",
+                         f"scipy {f(sc, 1)} s vs fit {f(w, 2)} s = {f(sc / w, 1)}×",
+                         status(sc / w >= 10)])
     m = R.get("many")
     if m:
         n = m["settings"]["n_fits"]
@@ -187,21 +186,24 @@ def notes(R: dict) -> list[str]:
     if m:
         dev = m["settings"].get("devices", 1)
         c = m["calls"][-1]
-        per_fit = c["timings"]["sample_s"] / c["n_fits"]
+        it = m["settings"]["warmup"] + m["settings"]["draws"]
+        core_ms = 1000 * dev * c["timings"]["sample_s"] / c["n_fits"]
         out.append(
-            f"- **1000 fits: the floor is the gradient count.** {c['n_fits']} fits × "
-            f"{m['settings']['chains']} chains × {m['settings']['warmup'] + m['settings']['draws']}"
-            f" iterations on {dev} CPU device(s): sampling {f(c['timings']['sample_s'], 1)} s "
-            f"({f(1000 * per_fit, 0)} ms per fit), mode search and pivots "
-            f"{f(c['timings']['init_s'], 1)} s. A vmapped NUTS step lasts until the longest "
-            f"trajectory of its batch ends, so fits run in small groups (≤ 8 chains; 2.6× "
-            f"faster than one batch of 40 fits), and the data sets are split across devices "
-            f"with `jax.shard_map`. On 50-point resamples the posteriors are wide and curved "
-            f"(mean tree sizes 7–30 steps), so 4 chains × 500 iterations cost ~20k gradient "
-            f"evaluations per fit, ~3 µs each: about 60 ms per fit on one core before any "
-            f"overhead. Reaching 60 s would need far fewer iterations or a sampler without "
-            f"per-chain trees (e.g. ChEES-HMC), not a faster step. Most fits miss "
-            f"`check()` on ESS ≥ 400 or R-hat ≤ 1.01 at 1000 total draws, not on divergences.")
+            f"- **1000 fits: the gradient count sets the floor.** Second call: {c['n_fits']} "
+            f"fits × {m['settings']['chains']} chains × {it} iterations on {dev} CPU device(s) "
+            f"took {f(c['wall_s'], 1)} s: sampling {f(c['timings']['sample_s'], 1)} s "
+            f"({f(core_ms, 0)} ms of one core per fit), mode search and pivots "
+            f"{f(c['timings']['init_s'], 1)} s. Done so far: fits run in small vmapped groups "
+            f"(≤ 8 chains; one batch of 40 fits was 2.6× slower, as every lane waits for the "
+            f"longest trajectory), the data sets are split across devices with "
+            f"`jax.shard_map`, and large mode searches screen their starts. What is left: on "
+            f"50-point resamples the posteriors are wide and curved (mean tree sizes 7–30 "
+            f"leapfrog steps), so a fit costs ~20k gradient evaluations at ~3 µs: about 60 ms of "
+            f"one core, 30 s for 1000 fits on 2 cores, before lock-step within groups and NUTS's "
+            f"bookkeeping roughly double it. Reaching 60 s needs a sampler without per-chain "
+            f"trees (e.g. ChEES-HMC: one trajectory length for all chains) or fewer iterations, "
+            f"not a faster gradient. Most fits fail `check()` on ESS ≥ 400 or R-hat ≤ 1.01 at "
+            f"1000 total draws, not on divergences.")
     return out
 
 
@@ -384,7 +386,10 @@ def main() -> int:
         + ", ".join(f"{k} {v}" for k, v in mach["versions"].items() if v),
         f"- results written {created[0]} … {created[-1]}",
         "- 1-min load average when each result was written: "
-        + ", ".join(f"{k} {v:.1f}" for k, v in loads.items() if v is not None), "",
+        + ", ".join(f"{k} {v:.1f}" for k, v in loads.items() if v is not None),
+        "- A shared virtual machine: the same script's wall time varies by up to ~1.4× between "
+        "runs an hour apart (plain NumPyro took 42 s in one run, 54 s in another), so compare "
+        "figures within one `run_all.py` run; ratios are taken that way.", "",
     ]
     if quick or loaded:
         lines += ["> **Caveat.** "
@@ -399,6 +404,10 @@ def main() -> int:
                   "figures.", ""]
     lines += ["## Targets of issue 6", "",
               table(["target", "measured", "status"], targets(R)), "",
+              "GPU: not measured. No session so far was lent a GPU machine; the same code runs "
+              "there unchanged (`pip install -e '.[cuda]'`), and `fit_many` splits data sets "
+              "across several GPUs with the same `shard_map` path (LAPACK is not involved "
+              "there).", "",
               "## Where the time goes, and why a target is missed", ""] + notes(R) + ["",
               "ESS/s = minimum bulk ESS over E, A, B, alpha, beta "
               "(`scaling_bayes.diagnostics.ess_bulk` on (chain, draw) arrays) divided by the "
