@@ -404,10 +404,11 @@ def main() -> int:
                   "figures.", ""]
     lines += ["## Targets of issue 6", "",
               table(["target", "measured", "status"], targets(R)), "",
-              "GPU: not measured. No session so far was lent a GPU machine; the same code runs "
-              "there unchanged (`pip install -e '.[cuda]'`), and `fit_many` splits data sets "
-              "across several GPUs with the same `shard_map` path (LAPACK is not involved "
-              "there).", "",
+              "GPU: not measured, and the GPU path is untested: no session so far was lent a "
+              "GPU machine. The code has no CPU-only branch except the Jacobi eigen-decomposition "
+              "inside device-split CPU programs; `pip install -e '.[cuda]'` installs JAX's CUDA "
+              "build, and `fit_many` would split data sets across several GPUs through the same "
+              "`shard_map` path.", "",
               "## Where the time goes, and why a target is missed", ""] + notes(R) + ["",
               "ESS/s = minimum bulk ESS over E, A, B, alpha, beta "
               "(`scaling_bayes.diagnostics.ess_bulk` on (chain, draw) arrays) divided by the "
