@@ -309,7 +309,8 @@ class _Program:
         coordinates (posterior sds ~ 0.01, strong correlations) distorts it enough to shrink the
         step size about four-fold and lengthen every trajectory accordingly.
 
-        ``init(keys, init_w, shift, chol, args)`` starts all chains (vmapped);
+        ``init(keys, init_w, shift, chol, inv_mass, args)`` starts all chains (vmapped);
+        raw coordinates are the case ``shift = 0``, ``chol = I`` (``Law.whiten = False``);
         ``chunk(state, args_w, length)`` advances them ``length`` iterations in a ``lax.scan``
         and returns the draws already mapped back to ``z``.
         Warmup and sampling run the same compiled chunk (the kernel adapts while
@@ -333,10 +334,9 @@ class _Program:
         # The potential is regenerated from model_args at every step (potential_fn_gen), so
         # init and chunk may be separate programs; only static settings live in the closure.
         init_kernel, sample_kernel = hmc(potential_fn_gen=self._pe_whitened, algo="NUTS")
-        d = self.dim
-        mass = jnp.eye(d) if dense_mass else jnp.ones(d)
+        def init_one_dataset(key, init_w, shift, chol, inv_mass, args):
+            mass = inv_mass if dense_mass else jnp.diag(inv_mass)
 
-        def init_one_dataset(key, init_w, shift, chol, args):
             def one(w, k):
                 return init_kernel(
                     w, warmup, inverse_mass_matrix=mass, dense_mass=dense_mass,
@@ -347,9 +347,9 @@ class _Program:
 
         traced_init = []
 
-        def init(keys, init_w, shift, chol, args):  # (B,), (B, C, d), (B, d), (B, d, d), (B, ...)
+        def init(keys, init_w, shift, chol, inv_mass, args):  # (B,) (B,C,d) (B,d) (B,d,d)x2
             traced_init.append(True)
-            return _spmd(jax.vmap(init_one_dataset))(keys, init_w, shift, chol, args)
+            return _spmd(jax.vmap(init_one_dataset))(keys, init_w, shift, chol, inv_mass, args)
 
         def chunk(state, args_w, length):
             if not traced_init:
@@ -358,7 +358,7 @@ class _Program:
                 B = state.z.shape[0]
                 spec = jax.ShapeDtypeStruct
                 jax.eval_shape(init, spec((B, 2), jnp.uint32), spec(state.z.shape, state.z.dtype),
-                               *args_w[-2:], args_w[:-2])
+                               *args_w[-2:], args_w[-1], args_w[:-2])
             def step_dataset(s, a):  # all chains of one data set
                 s = jax.vmap(lambda si: sample_kernel(si, model_args=a))(s)
                 return s, a[-2] + s.z @ a[-1].T  # draws back in z coordinates
@@ -399,19 +399,28 @@ class _Program:
         return init_j, chunk_j
 
     def sample(self, keys, init_z, cov, args, *, center, warmup, draws, target_accept,
-               max_tree_depth, dense_mass, progress=None):
+               max_tree_depth, dense_mass, whiten=True, progress=None):
         """Run NUTS for B data sets x C chains, whitened around ``center`` (``(B, d)``) by the
-        covariances ``cov`` (``(B, d, d)``); returns arrays shaped (B, chains, draws, ...)."""
+        covariances ``cov`` (``(B, d, d)``), or with ``whiten=False`` in the raw coordinates
+        with ``cov`` as the starting inverse mass matrix; returns arrays shaped
+        (B, chains, draws, ...)."""
         jax = _jax()
         import jax.numpy as jnp
 
         init, chunk = self.kernels(warmup, target_accept, max_tree_depth, dense_mass)
         total = warmup + draws
         length = _chunk_length(warmup, draws)
-        chol = np.linalg.cholesky(cov + 1e-12 * np.eye(cov.shape[-1]))
-        init_w = np.linalg.solve(chol[:, None], (init_z - center[:, None, :])[..., None])[..., 0]
+        B, d = center.shape
+        if whiten:
+            chol = np.linalg.cholesky(cov + 1e-12 * np.eye(d))
+            dz = (init_z - center[:, None, :])[..., None]
+            init_w = np.linalg.solve(chol[:, None], dz)[..., 0]
+            inv_mass = np.broadcast_to(np.eye(d), (B, d, d))
+        else:
+            chol, init_w, inv_mass = np.broadcast_to(np.eye(d), (B, d, d)), init_z, cov
+            center = np.zeros_like(center)
         shift, chol = jnp.asarray(center), jnp.asarray(chol)
-        state = init(keys, jnp.asarray(init_w), shift, chol, args)
+        state = init(keys, jnp.asarray(init_w), shift, chol, jnp.asarray(inv_mass), args)
         args_w = (*args, shift, chol)
         pieces, done = [], 0
         while done < total:
@@ -651,10 +660,11 @@ def _first(run: _Run, k: int) -> _Run:
 
 
 def sample_program(prog: _Program, args, refs, modes, covs, config: SamplerConfig, k_init,
-                   k_nuts, *, progress=None, log_likelihood=True,
+                   k_nuts, *, progress=None, log_likelihood=True, whiten: bool = True,
                    t_start: float | None = None) -> tuple[_Run, np.ndarray | None]:
     """NUTS from Laplace draws around ``modes`` (``(B, d)``, covariances ``covs``) for B data
-    sets, then constrained draws, NUTS statistics and pointwise log-likelihoods."""
+    sets, then constrained draws, NUTS statistics and pointwise log-likelihoods. NUTS runs in
+    Laplace-whitened coordinates when ``whiten`` and the law allow it (``Law.whiten``)."""
     jax = _jax()
     t_init = time.perf_counter()
     t_start = t_init if t_start is None else t_start
@@ -664,7 +674,8 @@ def sample_program(prog: _Program, args, refs, modes, covs, config: SamplerConfi
     Z, diverging, n_steps, accept, pe, energy, step_size = prog.sample(
         jax.random.split(k_nuts, B), init_z, covs, args, center=modes, warmup=config.warmup,
         draws=config.draws, target_accept=float(config.target_accept),
-        max_tree_depth=config.max_tree_depth, dense_mass=config.dense_mass, progress=progress)
+        max_tree_depth=config.max_tree_depth, dense_mass=config.dense_mass,
+        whiten=whiten and prog.law.whiten, progress=progress)
     t_sample = time.perf_counter()
 
     shape = Z.shape[:3]  # (B, chains, draws)

@@ -148,6 +148,7 @@ def make_bnsl(n_breaks: int, var: str = "D", name: str | None = None) -> Law:
         log_loss=log_loss,
         sampler_log_loss=sampler_log_loss,
         to_textbook=to_textbook,
+        whiten=False,
         initial_ref={var: "geomean"},
     )
 
