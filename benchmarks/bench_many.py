@@ -27,24 +27,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("SCALING_BAYES_CACHE_DIR", "off")
 
 
-def _host_devices(argv) -> int:
-    """``--devices K`` (default: every CPU core) as XLA host devices; must precede JAX's start."""
-    k = os.cpu_count() or 1
-    if "--devices" in (argv or sys.argv):
-        args = list(argv or sys.argv)
-        k = int(args[args.index("--devices") + 1])
+def _host_devices(k: int) -> None:
+    """``k`` XLA host devices on CPU; JAX reads the flag when its backend starts (first use)."""
     flags = os.environ.get("XLA_FLAGS", "")
     if "xla_force_host_platform_device_count" not in flags:
         os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={k}".strip()
-    return k
 
 
 def main(argv=None) -> int:
-    _host_devices(argv)
-    import numpy as np
-    import pandas as pd
-    from _common import chinchilla_arrays, write_result
-
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n-fits", type=int, default=1000)
     ap.add_argument("--rows", type=int, default=50)
@@ -57,9 +47,13 @@ def main(argv=None) -> int:
                     help="CPU host devices the data sets are split across (default: all cores)")
     ap.add_argument("--n-starts", type=int, default=16)
     args = ap.parse_args(argv)
+    _host_devices(args.devices)  # before anything starts JAX's backend
     started = time.perf_counter()
 
     import jax
+    import numpy as np
+    import pandas as pd
+    from _common import chinchilla_arrays, write_result
 
     import scaling_bayes as sb
     from scaling_bayes import inference
