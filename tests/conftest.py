@@ -3,7 +3,9 @@ padded size (synthetic sets of 60 rows -> 64), same warmup/draws."""
 
 from __future__ import annotations
 
+import inspect
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -50,6 +52,61 @@ def synthetic(law_name: str, n: int = 60, sigma: float = 0.01, seed: int = 0):
     mu = np.asarray(law.log_loss(theta, {k: inputs[k] for k in law.inputs}))
     loss = np.exp(mu + sigma * rng.standard_normal(n))
     return pd.DataFrame({"N": N, "D": D, "loss": loss})
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--sampler-seed-shift", type=int, default=0, metavar="K",
+        help="add K to the sampler seed of every fit (sb.fit, fit_many, fit_hierarchical, SBC) "
+             "made in this process, to check that tests asserting MCMC diagnostics (R-hat, "
+             "ESS, divergences, coverage) hold for other MCMC realizations; see "
+             "tests/seed_sweep.sh")
+
+
+#: What a test asserts about an MCMC realization: R-hat, ESS, divergences, ``check()``, or an
+#: interval covering a truth (``lo <= truth <= hi``, the recovery helpers). Tests whose source
+#: matches get the ``mcmc`` marker, so ``tests/seed_sweep.sh`` can re-run exactly them.
+_MCMC_ASSERT = re.compile(
+    r"r_hat|rhat|ess_bulk|ess_tail|\.ess\b|divergen|\.check\(|check\(\)|coverage|covered"
+    r"|_check_recovery\(|_recover\(|<= *[A-Za-z_][\w\[\]\"'.]* *<= *hi"
+    r"|q5\"\] *<= *truth|inside\.all\(")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        fn = getattr(item, "function", None)
+        try:
+            src = inspect.getsource(fn) if fn is not None else ""
+        except (OSError, TypeError):
+            src = ""
+        if _MCMC_ASSERT.search(src):
+            item.add_marker(pytest.mark.mcmc)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sampler_seed_shift(request):
+    """``--sampler-seed-shift K``: every sampler configuration gets ``seed + K`` (the data that
+    tests simulate keep their own seeds). Patched where configurations are built."""
+    shift = request.config.getoption("--sampler-seed-shift")
+    if not shift:
+        yield
+        return
+    import dataclasses
+
+    from scaling_bayes import inference
+
+    with pytest.MonkeyPatch.context() as mp:
+        original = inference.SamplerConfig.validate
+
+        def validate(self):
+            if not getattr(self, "_shifted", False):
+                object.__setattr__(self, "_shifted", True)
+                object.__setattr__(self, "seed", (self.seed + shift) % 2**32)
+            original(self)
+
+        mp.setattr(inference.SamplerConfig, "validate", validate)
+        assert dataclasses.is_dataclass(inference.SamplerConfig)
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)

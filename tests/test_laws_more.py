@@ -28,6 +28,13 @@ from scaling_bayes.results import FitFileError
 
 #: Smaller than FAST: these laws compile their own programs, so keep the default run short.
 QUICK = {"chains": 4, "warmup": 250, "draws": 300}
+#: The custom Chinchilla law samples unpivoted amplitudes with log-scale exponents: log A and
+#: log alpha lie on a curved ridge (log A ~ log A_ref + alpha * log N_ref) that the Laplace
+#: whitening, being linear, cannot straighten, so bulk ESS per draw is ~0.25 (the built-in,
+#: pivoted law: ~0.8). At 4 x 300 draws max R-hat was 1.006-1.021 over sampler seeds 0-5 (the
+#: 1.01 threshold inside the noise); at 4 x 1000 (500 warmup) 1.002-1.007, min bulk and tail
+#: ESS >= 950, each fit ~1 s.
+CUSTOM = {"chains": 4, "warmup": 500, "draws": 1000}
 
 OT_TRUTH = {"E": 1.69, "a": 400.0, "b": 1000.0, "eta": 0.15}
 
@@ -121,7 +128,7 @@ def user_chinchilla():
 def test_custom_law_recovers_and_allocates_like_builtin(user_chinchilla, small_fit, tmp_path):
     assert user_chinchilla.name in sb.list_laws()
     # the data of conftest's small_fit (built-in law); on them E sits near the 90% edge
-    fit = sb.fit(synthetic("chinchilla"), law=user_chinchilla.name, seed=0, warn=False, **QUICK)
+    fit = sb.fit(synthetic("chinchilla"), law=user_chinchilla.name, seed=0, warn=False, **CUSTOM)
     _check_recovery(fit, TRUTH["chinchilla"], level=0.95)
     # the same allocation as the built-in law's (numeric vs closed form), within MC error
     C = [1e22, 1e24]
