@@ -8,10 +8,17 @@ column and the first offending rows, before anything is compiled.
 
 from __future__ import annotations
 
+import bz2
 import csv
+import gzip
 import hashlib
 import io
+import lzma
 import os
+import re
+import warnings
+import zipfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,6 +116,12 @@ class TooFewRowsError(DataError):
 
 class NoSpreadError(DataError):
     """An input the law depends on takes a single value."""
+
+
+class DataWarning(UserWarning):
+    """The data load and can be fitted, but something about them will likely spoil the fit
+    (losses not in nats/token, a design on which the law is not identifiable). Issued once per
+    fit, before anything is compiled; see :func:`design_warnings`."""
 
 
 def _rows(idx: Sequence[int], k: int = 5) -> str:
@@ -229,19 +242,140 @@ class ScalingData:
                 )
 
 
+#: Compression formats read transparently: name -> (file-name suffixes, leading magic bytes).
+#: Detected by the content's magic bytes first (a ``.csv`` that is really gzip is read), then
+#: by the suffix (which only sharpens the error when the content is not what the name says).
+COMPRESSIONS: dict[str, tuple[tuple[str, ...], tuple[bytes, ...]]] = {
+    "gzip": ((".gz", ".gzip"), (b"\x1f\x8b",)),
+    "bz2": ((".bz2",), (b"BZh",)),
+    "zip": ((".zip",), (b"PK\x03\x04", b"PK\x05\x06")),
+    "xz": ((".xz",), (b"\xfd7zXZ\x00",)),
+}
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
+def _compression_of(raw: bytes) -> str | None:
+    for name, (_, magics) in COMPRESSIONS.items():
+        for m in magics:
+            if raw.startswith(m) and (name != "bz2" or raw[3:4] in b"123456789"):
+                return name
+    return None
+
+
+def _compression_by_name(path: Path) -> str | None:
+    lower = path.name.lower()
+    for name, (suffixes, _) in COMPRESSIONS.items():
+        if lower.endswith(suffixes):
+            return name
+    return "zstd" if lower.endswith((".zst", ".zstd")) else None
+
+
+def _decompress(raw: bytes, path: Path) -> tuple[bytes, str | None]:
+    """``(bytes, compression)``: ``raw`` decompressed when it is gzip, bz2, zip or xz."""
+    kind = _compression_of(raw)
+    if kind is None:
+        if raw.startswith(_ZSTD_MAGIC):
+            raise DataError(f"{path}: zstd-compressed files are not read; decompress it first "
+                            "(zstd -d) or recompress with gzip, bz2, xz or zip")
+        return raw, None
+    try:
+        if kind == "gzip":
+            return gzip.decompress(raw), kind
+        if kind == "bz2":
+            return bz2.decompress(raw), kind
+        if kind == "xz":
+            return lzma.decompress(raw), kind
+        with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+            members = [i for i in zf.infolist() if not i.is_dir()
+                       and not i.filename.startswith("__MACOSX/")
+                       and not Path(i.filename).name.startswith("._")]
+            if not members:
+                raise DataError(f"{path}: the zip archive holds no file; expected one CSV")
+            if len(members) > 1:
+                names = ", ".join(i.filename for i in members[:10])
+                more = f" and {len(members) - 10} more" if len(members) > 10 else ""
+                raise DataError(
+                    f"{path}: the zip archive holds {len(members)} files ({names}{more}); it "
+                    "must hold exactly one CSV: extract the one to fit and pass that file")
+            return zf.read(members[0]), kind
+    except DataError:
+        raise
+    except (OSError, EOFError, ValueError, RuntimeError, NotImplementedError, zlib.error,
+            lzma.LZMAError, zipfile.BadZipFile) as e:
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise DataError(f"{path}: cannot decompress the {kind} data ({reason}); the file may "
+                        "be truncated or corrupt") from None
+
+
+#: Field separators recognised in a CSV, in order of preference on a tie.
+DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
+def _n_fields(line: str, delimiter: str) -> int:
+    try:
+        return len(next(csv.reader([line], delimiter=delimiter), []))
+    except csv.Error:
+        return line.count(delimiter) + 1
+
+
+def sniff_delimiter(text: str) -> str:
+    """The field separator of CSV ``text``: comma, semicolon, tab or pipe.
+
+    Only separators that split the header into several fields are candidates, and a single
+    candidate wins outright (so a file whose header has commas only is read with commas).
+    Among several, the one that splits most of the first 20 rows into as many fields as the
+    header wins, then the one giving more fields; an exact tie goes to :class:`csv.Sniffer`
+    (restricted to the tied separators), else to the order comma, semicolon, tab, pipe.
+    A header with none of them (one column) is read with commas.
+    """
+    lines = [ln for ln in text[:65536].splitlines()[:200] if ln.strip()][:21]
+    if not lines:
+        return ","
+    header = lines[0]
+    cands = [d for d in DELIMITERS if _n_fields(header, d) > 1]
+    if len(cands) <= 1:
+        return cands[0] if cands else ","
+
+    def score(d: str) -> tuple[int, int]:
+        width = _n_fields(header, d)
+        return sum(_n_fields(ln, d) == width for ln in lines[1:]), width
+
+    best = max(score(d) for d in cands)
+    tied = [d for d in cands if score(d) == best]
+    if len(tied) > 1:
+        try:
+            found = csv.Sniffer().sniff("\n".join(lines), delimiters="".join(tied)).delimiter
+        except csv.Error:
+            found = None
+        if found in tied:
+            return found
+    return tied[0]
+
+
 def _read_csv(path: Path) -> pd.DataFrame:
+    """A CSV file (plain or gzip/bz2/zip/xz-compressed; comma, semicolon, tab or pipe
+    separated) as a DataFrame, after checking its header and row lengths."""
     if not path.exists():
         raise FileNotFoundError(f"data file not found: {path}")
     if path.is_dir():
         raise DataError(f"data path {path} is a directory, not a CSV file")
-    raw = path.read_bytes()
+    raw, compression = _decompress(path.read_bytes(), path)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise DataError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+        named = _compression_by_name(path)
+        hint = (f" after {compression} decompression" if compression else
+                f"; the name says {named} but the content is not {named}-compressed"
+                if named else "")
+        raise DataError(
+            f"{path}: not UTF-8 text ({e.reason} at byte {e.start}){hint}") from None
     if not text.strip():
-        raise EmptyDataError(f"{path} is empty: expected a CSV header and at least one row")
-    reader = csv.reader(io.StringIO(text), strict=True, skipinitialspace=True)
+        after = f" after {compression} decompression" if compression else ""
+        raise EmptyDataError(
+            f"{path} is empty{after}: expected a CSV header and at least one row")
+    sep = sniff_delimiter(text)
+    sep_name = DELIMITERS[sep]
+    reader = csv.reader(io.StringIO(text), strict=True, skipinitialspace=True, delimiter=sep)
     header = next(reader)
     _check_duplicates([h.strip() for h in header], str(path))
     try:
@@ -249,11 +383,13 @@ def _read_csv(path: Path) -> pd.DataFrame:
             if row and len(row) != len(header):
                 raise DataError(
                     f"{path}: line {line_no} has {len(row)} fields but the header has "
-                    f"{len(header)} ({', '.join(header)}); check for stray or missing commas")
+                    f"{len(header)} ({', '.join(header)}); check for stray or missing "
+                    f"{sep_name}s" + ("" if sep == "," else
+                                      f" (fields read as {sep_name}-separated)"))
     except csv.Error as e:
         raise DataError(f"{path}: cannot parse CSV: {e}") from None
     try:
-        df = pd.read_csv(io.StringIO(text), skipinitialspace=True, low_memory=False)
+        df = pd.read_csv(io.StringIO(text), sep=sep, skipinitialspace=True, low_memory=False)
     except (pd.errors.ParserError, ValueError) as e:
         first = str(e).strip().splitlines()[0]
         raise DataError(f"{path}: cannot parse CSV: {first}") from None
@@ -311,6 +447,25 @@ def _find_columns(df: pd.DataFrame, columns: dict[str, str] | None) -> dict[str,
     return found
 
 
+#: Magnitude suffixes accepted in the N, D and C columns ("100M", "1.6B", "2 T", "350k"),
+#: case-insensitive; B and G both mean 1e9.
+SUFFIXES = {"k": 3, "m": 6, "b": 9, "g": 9, "t": 12}
+SUFFIX_COLUMNS = ("N", "D", "C")
+_SUFFIXED = re.compile(r"\s*([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))\s*([kmbgt])\s*",
+                       re.IGNORECASE | re.ASCII)
+_COMMA_NUMBER = re.compile(r"\s*[+-]?[0-9]+(?:,[0-9]+)+(?:[eE][+-]?[0-9]+)?\s*", re.ASCII)
+
+
+def _parse_suffixed(cells) -> np.ndarray:
+    """Values of ``"1.6B"``-style cells (NaN where a cell is not of that form)."""
+    out = np.full(len(cells), np.nan)
+    for i, cell in enumerate(cells):
+        m = _SUFFIXED.fullmatch(str(cell))
+        if m:  # "1.6" + "e9": decimal rounding, so 1.6B == 1.6e9 exactly
+            out[i] = float(f"{m[1]}e{SUFFIXES[m[2].lower()]}")
+    return out
+
+
 def _numeric(df: pd.DataFrame, col: str, std: str) -> np.ndarray:
     s = df[col]
     if pd.api.types.is_bool_dtype(s):
@@ -323,18 +478,32 @@ def _numeric(df: pd.DataFrame, col: str, std: str) -> np.ndarray:
         values = s.to_numpy(dtype="float64", na_value=np.nan)
     else:
         as_text = s.astype("string")
-        values = pd.to_numeric(as_text.str.strip(), errors="coerce").to_numpy(
+        stripped = as_text.str.strip()
+        values = pd.to_numeric(stripped, errors="coerce").to_numpy(
             dtype="float64", na_value=np.nan
         )
-        bad = np.flatnonzero(np.isnan(values) & as_text.notna().to_numpy() &
-                             (as_text.str.strip().str.len() > 0).fillna(False).to_numpy())
+        nonempty = (as_text.notna().to_numpy() &
+                    (stripped.str.len() > 0).fillna(False).to_numpy())
+        suffixes = std in SUFFIX_COLUMNS
+        if suffixes:  # "100M", "1.6B", "2 T" (only where the plain parse failed)
+            todo = np.flatnonzero(np.isnan(values) & nonempty)
+            if todo.size:
+                parsed = _parse_suffixed(s.iloc[todo].tolist())
+                values[todo[~np.isnan(parsed)]] = parsed[~np.isnan(parsed)]
+        bad = np.flatnonzero(np.isnan(values) & nonempty)
         # "nan"/"inf" spelled out are numbers, and are reported as non-finite below
         bad = [i for i in bad if str(s.iloc[i]).strip().lower() not in ("nan", "-nan", "na")]
         if bad:
             examples = ", ".join(repr(str(s.iloc[i])) for i in bad[:3])
+            accepted = (" (a number, optionally with a K, M, B/G or T suffix such as 350k, "
+                        "100M, 1.6B or 2T)" if suffixes else "")
+            hint = ""
+            if any(_COMMA_NUMBER.fullmatch(str(s.iloc[i])) for i in bad):
+                hint = ("; commas inside numbers (decimal commas like 1,5 or thousands "
+                        "separators like 1,000) are not read: write 1.5 and 1000")
             raise NonNumericError(
-                f"column {col!r} ({_describe(std)}) must be numeric; {_rows(bad)} hold "
-                f"text: {examples}"
+                f"column {col!r} ({_describe(std)}) must be numeric{accepted}; {_rows(bad)} "
+                f"hold text: {examples}{hint}"
             )
     missing = np.flatnonzero(np.isnan(values))
     if missing.size:
@@ -368,7 +537,10 @@ def load_data(
     Parameters
     ----------
     data
-        CSV path, DataFrame, or an existing :class:`ScalingData` (returned unchanged).
+        CSV path, DataFrame, or an existing :class:`ScalingData` (returned unchanged). The CSV
+        may be gzip/bz2/xz/zip compressed (:data:`COMPRESSIONS`) and comma, semicolon, tab or
+        pipe separated (:func:`sniff_delimiter`); N, D and C may carry a K/M/B/G/T suffix
+        (``"1.6B"``, :data:`SUFFIXES`).
     columns
         Explicit mapping from standard names to column names, e.g. ``{"N": "non_emb_params"}``;
         otherwise common names are recognised (``N``/``params``/``model_size``,
@@ -449,3 +621,98 @@ def load_data(
         source=source,
         columns_used={k_: str(v) for k_, v in found.items()},
     )
+
+
+# ----------------------------------------------------------------------------- design warnings
+#: Losses outside this range (nats/token) are flagged by :func:`design_warnings`: per-token
+#: cross-entropies of language models lie well inside it (uniform over a 256k vocabulary is
+#: 12.5 nats); percentages and bits x 100 do not.
+PLAUSIBLE_LOSS = (0.01, 20.0)
+#: Laws whose ``loss`` column is not a loss in nats/token (no unit check for them).
+LOSS_NOT_NATS = frozenset({"downstream_error"})
+#: ``log N`` and ``log D`` correlating above this (or ``D/N`` fixed, see below) make the N and D
+#: terms of a law in both non-identifiable.
+COLLINEAR_R = 0.995
+#: ``D/N`` counts as fixed when sd(log(D/N)) is below this fraction of sd(log N).
+FIXED_RATIO_SPREAD = 0.02
+
+
+def _nd_terms(law) -> str:
+    names = set(law.param_names)
+    if {"A", "alpha", "B", "beta"} <= names:
+        return " (A, alpha vs B, beta)"
+    n = [p for p in law.param_names if p in ("N_c", "alpha_N")]
+    d = [p for p in law.param_names if p in ("D_c", "alpha_D")]
+    return f" ({', '.join(n)} vs {', '.join(d)})" if n and d else ""
+
+
+def _loss_warning(data: ScalingData, law) -> str | None:
+    if law.name in LOSS_NOT_NATS or getattr(law.base, "name", None) in LOSS_NOT_NATS:
+        return None
+    lo, hi = PLAUSIBLE_LOSS
+    loss = data.loss
+    out = np.flatnonzero((loss > hi) | (loss < lo))
+    if not out.size:
+        return None
+    if np.all(loss > hi):
+        guess = ("if these are percentages divide by 100; if bits/token multiply by "
+                 "ln 2 ≈ 0.693 (bits x 100: divide by 100 first)")
+    elif np.all(loss < lo):
+        guess = "if they are scaled down (e.g. divided by 100), undo that"
+    else:
+        guess = "check that every row uses the same units"
+    return (f"loss ranges from {loss.min():.4g} to {loss.max():.4g} ({out.size} of {data.n} "
+            f"rows outside {lo:g}-{hi:g}), implausible for the nats/token the laws expect; "
+            f"{guess}; fitting continues with the values as given")
+
+
+def _collinear_warning(data: ScalingData, law) -> str | None:
+    if not {"N", "D"} <= set(law.inputs) or data.N is None or data.D is None or data.n < 3:
+        return None
+    x, y = np.log(data.N), np.log(data.D)
+    sx, sy, sr = np.std(x), np.std(y), np.std(y - x)
+    if not (sx > 0 and sy > 0):
+        return None  # a constant input: check_for_law's NoSpreadError says so
+    r = float(np.clip(np.corrcoef(x, y)[0, 1], -1.0, 1.0))
+    # The smallest singular value of the centred [log N, log D] is ~0 along D ∝ N^k. Only a
+    # positive slope confounds the terms: with D ∝ N^-1 (one IsoFLOP profile) the D term rises
+    # with N while the N term falls, and the two stay separable.
+    fixed_ratio = sr < FIXED_RATIO_SPREAD * sx
+    if not (fixed_ratio or r > COLLINEAR_R):
+        return None
+    ratio = data.D / data.N
+    if fixed_ratio or np.max(ratio) / np.min(ratio) < 1.5:
+        what = (f"all runs have D/N ≈ {float(np.exp(np.mean(y - x))):.3g}"
+                if np.max(ratio) / np.min(ratio) < 1.1 else
+                f"all runs have D/N between {np.min(ratio):.3g} and {np.max(ratio):.3g}")
+    else:
+        what = f"D grows with N as D ∝ N^{float(np.polyfit(x, y, 1)[0]):.2f} across the runs"
+    return (f"{what} (log N and log D correlate at r = {r:.3f}): the N and D terms of law "
+            f"{law.name!r}{_nd_terms(law)} are not separately identifiable; add runs that vary "
+            "D at a fixed N, or N at a fixed D; fitting continues")
+
+
+def design_warnings(data: ScalingData, law) -> list[str]:
+    """One-line messages on data that load but will likely spoil a fit of ``law``.
+
+    * losses outside :data:`PLAUSIBLE_LOSS` (percent, bits x 100: not nats/token);
+    * for laws whose inputs include N and D: a design where log N and log D are (nearly)
+      collinear, e.g. every run at D = 20N, so that the N and D terms cannot be told apart.
+
+    Empty when nothing is suspect. :func:`scaling_bayes.fit` issues each as a
+    :class:`DataWarning` before sampling (see :func:`warn_design`).
+    """
+    from scaling_bayes.laws import get_law
+
+    law = get_law(law)
+    msgs = [_loss_warning(data, law), _collinear_warning(data, law)]
+    return [m for m in msgs if m]
+
+
+def warn_design(data: ScalingData, law, stacklevel: int = 3) -> list[str]:
+    """Issue each of :func:`design_warnings` as a :class:`DataWarning` (once per call);
+    ``stacklevel=3`` points at the caller of the function that calls this one."""
+    msgs = design_warnings(data, law)
+    for msg in msgs:
+        warnings.warn(msg, DataWarning, stacklevel=stacklevel)
+    return msgs

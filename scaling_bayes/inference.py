@@ -765,6 +765,9 @@ def fit(
                          max_tree_depth=max_tree_depth, dense_mass=dense_mass)
     data = load_data(data, columns=dict(columns) if columns else None)
     data.check_for_law(law)
+    from scaling_bayes.data import warn_design
+
+    warn_design(data, law)  # DataWarning, once: loss not in nats/token, collinear log N/log D
     priors = resolve_priors(law, priors)
     if ref is not None:
         bad = [k for k in ref if k not in law.inputs or not (np.isfinite(ref[k]) and ref[k] > 0)]
