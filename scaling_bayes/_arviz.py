@@ -57,19 +57,31 @@ def datasets(
     attrs: Mapping[str, Any],
     dims: Mapping[str, list[str]] | None = None,
     coords: Mapping[str, Any] | None = None,
+    posterior_predictive: np.ndarray | None = None,
 ) -> dict:
     """The InferenceData groups of a fit as ``{group: xarray.Dataset}`` (xarray only: no ArviZ
-    import, which costs ~1.2 s): posterior, sample_stats, log_likelihood, observed_data
-    (log-loss) and constant_data (N, D, C, loss and extra columns), provenance on every group.
+    import, which costs ~1.2 s): posterior, posterior_predictive (when given: replicated
+    log-loss ``(chain, draw, obs)``), sample_stats, log_likelihood, observed_data (log-loss)
+    and constant_data (N, D, C, loss and extra columns), provenance on every group.
 
+    The observed, predictive and pointwise log-likelihood variables share the name
+    ``log_loss`` and the ``obs`` dimension, as ``arviz.plot_ppc`` and ``arviz.loo`` expect.
     ``dims``/``coords`` name the event dimensions of posterior variables (e.g.
     ``{"alpha": ["group"]}``, ``{"group": ["comma", "dclm"]}``)."""
     dims = {**dict(dims or {}), "log_loss": [OBS_DIM], **{k: [OBS_DIM] for k in constant_data}}
     coords = dict(coords or {})
     a = _attrs(attrs)
     kw = {"dims": dims, "coords": coords, "attrs": a}
+    predictive = {}
+    if posterior_predictive is not None:
+        pp = np.asarray(posterior_predictive)
+        if pp.shape != np.shape(log_likelihood):
+            raise ValueError(f"posterior_predictive has shape {pp.shape}; expected the "
+                             f"log-likelihood's {np.shape(log_likelihood)} (chain, draw, obs)")
+        predictive = {"posterior_predictive": _group({"log_loss": pp}, sampled=True, **kw)}
     return {
         "posterior": _group(posterior, sampled=True, **kw),
+        **predictive,
         "sample_stats": _group(sample_stats, sampled=True, **kw),
         "log_likelihood": _group({"log_loss": log_likelihood}, sampled=True, **kw),
         "observed_data": _group({"log_loss": observed_log_loss}, sampled=False, **kw),

@@ -6,6 +6,7 @@ Every user error prints one line, ``scaling-bayes: error: ...``, on stderr and e
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -29,6 +30,46 @@ def _enable_cache() -> None:
     enable_cache()
 
 
+def print_diagnostics(problems, title: str = "diagnostics:") -> None:
+    """A fit's diagnostic problems as one block on stderr: ``WARNING: <title>``, then one
+    indented line per kind of problem and the advice (:func:`scaling_bayes.diagnostics.block`);
+    nothing when ``problems`` is empty."""
+    from scaling_bayes.diagnostics import block
+
+    text = block(problems, title=title)
+    if text:
+        print(f"WARNING: {text}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def print_warnings():
+    """Print library warnings (bad units, a collinear design, ...) as one ``warning:`` line each
+    on stderr the moment they are issued -- before sampling, not after it -- each text once.
+    Diagnostics are not warned here (the commands print them as a block after the fit)."""
+    import warnings
+
+    seen: set[str] = set()
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = str(message)
+        if text not in seen:
+            seen.add(text)
+            print(f"warning: {text}", file=sys.stderr, flush=True)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = show
+        yield
+
+
+def _stem(path: str) -> str:
+    """File name without its CSV and compression suffixes (``my.csv.gz`` -> ``my``)."""
+    name = Path(path).name
+    for suffix in (".gz", ".bz2", ".zip", ".xz"):
+        name = name.removesuffix(suffix)
+    return name.removesuffix(".csv") or Path(path).stem
+
+
 def _kv(text: str, what: str) -> tuple[str, str]:
     if "=" not in text:
         raise UsageError(f"{what} must look like NAME=VALUE, got {text!r}")
@@ -47,7 +88,7 @@ def _cmd_fit(args) -> int:
         dropped = "" if args.keep_excluded else " (rows flagged as excluded by the source dropped)"
         where = f"bundled data set {args.dataset!r}{dropped}"
     else:
-        data, name, where = args.csv, Path(args.csv).stem, args.csv
+        data, name, where = args.csv, _stem(args.csv), args.csv
     priors = dict(_kv(p, "--prior") for p in args.prior)
     columns = dict(_kv(c, "--column") for c in args.column)
     out = Path(args.out) if args.out else Path("scaling_bayes_out") / f"{name}_{args.law}"
@@ -58,19 +99,15 @@ def _cmd_fit(args) -> int:
         from scaling_bayes.hierarchical import cli_fit
 
         return cli_fit(data, columns, priors, args, out, where, created)
-    import warnings
 
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        with print_warnings():
             result = _run_fit(sb, data, columns, priors, args)
     except BaseException:
         for d in created:  # leave no empty output directories behind
             if d.is_dir() and not any(d.iterdir()):
                 d.rmdir()
         raise
-    for w in caught:  # library warnings (not diagnostics: those are printed below)
-        print(f"warning: {w.message}", file=sys.stderr)
     written: list[Path] = []
     try:
         return _write_fit_outputs(result, args, out, where, written)
@@ -120,8 +157,7 @@ def _write_fit_outputs(result, args, out: Path, where: str, written: list) -> in
         print(summary.to_string(float_format=lambda v: f"{v:.5g}"))
     problems = result.check()
     if problems:
-        for p in problems:
-            print(f"WARNING: {p}", file=sys.stderr)
+        print_diagnostics(problems)
     else:
         print(f"diagnostics: 0 divergences, all r_hat <= 1.01, all ESS >= 400 "
               f"(min bulk ESS {summary['ess_bulk'].min():.0f})")

@@ -126,9 +126,10 @@ def _cmd_compare(args) -> int:
     )
     print("PSIS-LOO on log-loss (elpd_diff: best minus this; weight: stacking):")
     _print(res.table.drop(columns=["note"]))
+    from scaling_bayes.cli import print_diagnostics
+
     for law, f in fits.items():
-        for p in f.check():
-            print(f"WARNING: {law}: {p}", file=sys.stderr)
+        print_diagnostics(f.check(), title=f"{law} diagnostics:")
     for note in res.notes:
         print(f"note: {note}")
     out.mkdir(parents=True, exist_ok=True)

@@ -135,9 +135,10 @@ def _cmd_shape(args) -> int:
             f"the runs of each unseen shape; {int(cv['n_folds'].iloc[0])} folds):"
         )
         _print(cv)
-    problems = [(f.law.name, p) for f in (res.without, res.with_shape) for p in f.check()]
-    for law, p in problems:
-        print(f"WARNING: {law}: {p}", file=sys.stderr)
+    from scaling_bayes.cli import print_diagnostics
+
+    for f in (res.without, res.with_shape):
+        print_diagnostics(f.check(), title=f"{f.law.name} diagnostics:")
     out.mkdir(parents=True, exist_ok=True)
     written = [
         _write(out, "shape_comparison.csv", res.comparison),

@@ -44,6 +44,8 @@ import pandas as pd
 
 __all__ = [
     "DiagnosticWarning",
+    "Problems",
+    "block",
     "check",
     "ess_bulk",
     "ess_tail",
@@ -464,24 +466,86 @@ def summarize(samples: Mapping[str, np.ndarray], *,
 # gates
 # ---------------------------------------------------------------------------------------------
 
-_TRY_CONVERGENCE = ("run more draws and a longer warmup, raise target_accept, reparameterize "
-                    "(e.g. non-centred or better-scaled parameters) or use tighter priors")
-_TRY_DIVERGENCES = ("raise target_accept (e.g. 0.95–0.99), check for outliers / the Student-t "
-                    "likelihood, or reparameterize / tighten the priors")
+#: At most this many parameters are named on one line of the diagnostics block (worst first);
+#: the rest are counted (``fit.summary("all")`` has every value).
+MAX_LISTED = 10
+
+
+class Problems(list):
+    """Diagnostic problems of one fit: a ``list`` of one line per kind of problem (empty when
+    clean, so ``fit.check() == []`` holds for a clean fit), with the combined advice in
+    :attr:`advice` (not an element: ``len(problems)`` counts problems).
+
+    :meth:`block` is the text users read, the lines indented under a title and the advice last::
+
+        diagnostics:
+          r_hat > 1.01 (chains disagree): alpha 1.052, beta 1.031
+          ess_tail < 400 (5%/95% quantiles imprecise): E 343, alpha 378
+          try: more draws and a longer warmup; raise target_accept; ...
+    """
+
+    def __init__(self, lines: Iterable[str] = (), advice: str = ""):
+        super().__init__(lines)
+        self.advice = advice
+
+    def lines(self) -> list[str]:
+        """The problem lines, then ``"try: <advice>"`` (nothing at all when clean)."""
+        return block_lines(self)
+
+    def block(self, title: str = "diagnostics:", indent: str = "  ") -> str:
+        """``title`` then each of :meth:`lines` indented (``""`` when clean)."""
+        return block(self, title=title, indent=indent)
+
+
+def block_lines(messages: Iterable[str]) -> list[str]:
+    """``messages`` then ``"try: " + messages.advice`` when they carry advice (a
+    :class:`Problems`); ``[]`` for no messages."""
+    lines = [str(m) for m in messages]
+    advice = getattr(messages, "advice", "")
+    return [*lines, f"try: {advice}"] if lines and advice else lines
+
+
+def block(messages: Iterable[str], *, title: str = "diagnostics:", indent: str = "  ") -> str:
+    """The diagnostics block: ``title``, then one indented line per problem and the advice
+    (``""`` when there is no problem)."""
+    lines = block_lines(messages)
+    return "\n".join([title, *(indent + ln for ln in lines)]) if lines else ""
+
+
+def _fmt_vs(v: float, threshold: float, decimals: int, above: bool) -> str:
+    """``v`` rounded to the fewest decimals (from ``decimals``) that keep it on its side of
+    ``threshold`` (1.0102 > 1.01 shows as 1.0102, not 1.010)."""
+    for d in range(decimals, 7):
+        s = f"{v:.{d}f}"
+        if (float(s) > threshold) if above else (float(s) < threshold):
+            return s
+    return repr(float(v))
+
+
+def _listing(items: Sequence[str]) -> str:
+    if len(items) <= MAX_LISTED:
+        return ", ".join(items)
+    return f"{', '.join(items[:MAX_LISTED])} and {len(items) - MAX_LISTED} more"
 
 
 def _fmt(v: float) -> str:
     return f"{v:.4g}" if np.isfinite(v) else str(v)
 
 
+def _pct(k: int, n: int) -> str:
+    return f" ({k / n:.2%})" if n > 0 else ""
+
+
 def check(summary: pd.DataFrame, *, divergences: int, n_draws_total: int,
           rhat_max: float = 1.01, ess_min: float = 400, tree_depth_hits: int = 0,
-          max_tree_depth: int | None = None, what_to_try: str | None = None) -> list[str]:
-    """Diagnostic problems as human-readable messages (an empty list means clean).
+          max_tree_depth: int | None = None, what_to_try: str | None = None) -> Problems:
+    """Diagnostic problems grouped by kind (an empty list means clean).
 
-    One message per parameter with ``r_hat > rhat_max`` (or NaN r_hat), per parameter with
-    ``ess_bulk < ess_min`` and per parameter with ``ess_tail < ess_min`` (or NaN ESS); one for
-    divergent transitions and one for transitions that hit the maximum tree depth.
+    One line per kind of problem present, naming the affected parameters with their values
+    (worst first, at most :data:`MAX_LISTED`): ``r_hat > rhat_max``, r_hat NaN, ``ess_bulk <
+    ess_min``, ``ess_tail < ess_min``, ESS NaN, divergent transitions, transitions that hit the
+    maximum tree depth. The advice for the kinds present (and ``what_to_try``, once) is in the
+    result's ``advice``; :meth:`Problems.block` formats lines and advice for printing.
 
     Parameters
     ----------
@@ -497,56 +561,93 @@ def check(summary: pd.DataFrame, *, divergences: int, n_draws_total: int,
     tree_depth_hits, max_tree_depth
         Number of transitions that reached the maximum tree depth, and that depth.
     what_to_try
-        Extra, model-specific advice appended to every message.
+        Extra, model-specific advice, appended to the advice.
+
+    Returns
+    -------
+    Problems
+        A ``list[str]`` of the problem lines with the combined advice as ``.advice``.
     """
-    msgs: list[str] = []
-    extra = f" {what_to_try.strip()}" if what_to_try else ""
+    lines: list[str] = []
+    kinds: set[str] = set()
 
     def col(name: str) -> pd.Series | None:
         return summary[name].astype(float) if name in summary.columns else None
 
     r_hat, sd = col("r_hat"), col("sd")
     if r_hat is not None:
-        for name, v in r_hat.items():
-            if np.isnan(v):
-                if sd is not None and sd.get(name) == 0:
-                    why = ("the parameter is constant across draws (a stuck sampler or a "
-                           "degenerate, fixed parameter)")
-                else:
-                    why = ("it could not be computed (it needs >= 2 chains, >= 4 draws and "
-                           "finite samples, and a parameter that is not constant across draws)")
-                msgs.append(f"r_hat of {name} is NaN (threshold {rhat_max}): {why}; check the "
-                            f"model and sampler output.{extra}")
-            elif v > rhat_max:
-                msgs.append(f"r_hat of {name} is {v:.4f} > {rhat_max}: the chains disagree "
-                            f"(not converged); {_TRY_CONVERGENCE}.{extra}")
-    for col_name, what in (("ess_bulk", "bulk"), ("ess_tail", "tail")):
+        high = r_hat[r_hat > rhat_max].sort_values(ascending=False)
+        if len(high):
+            kinds.add("convergence")
+            lines.append(f"r_hat > {rhat_max} (chains disagree): " + _listing(
+                [f"{k} {_fmt_vs(v, rhat_max, 3, above=True)}" for k, v in high.items()]))
+        nan = r_hat[r_hat.isna()]
+        if len(nan):
+            kinds.add("nan")
+            const = [str(k) for k in nan.index if sd is not None and sd.get(k) == 0]
+            other = [str(k) for k in nan.index if str(k) not in const]
+            parts = []
+            if const:
+                parts.append(f"{_listing(const)} (constant across draws: a stuck chain or a "
+                             "fixed parameter)")
+            if other:
+                parts.append(f"{_listing(other)} (not computable: needs >= 2 chains, >= 4 "
+                             "draws, finite draws)")
+            lines.append("r_hat is NaN: " + "; ".join(parts))
+    ess_nan: list[str] = []
+    for col_name, region in (("ess_bulk", "means and medians imprecise"),
+                             ("ess_tail", "5%/95% quantiles imprecise")):
         ess = col(col_name)
         if ess is None:
             continue
-        region = ("the mean and median are" if what == "bulk"
-                  else "the 5% and 95% quantiles / intervals are")
-        for name, v in ess.items():
-            if np.isnan(v):
-                msgs.append(f"{col_name} of {name} is NaN (threshold {_fmt(ess_min)}): it could "
-                            f"not be computed (too few draws or non-finite samples).{extra}")
-            elif v < ess_min:
-                msgs.append(f"{col_name} of {name} is {v:.0f} < {_fmt(ess_min)}: {region} "
-                            f"poorly estimated; {_TRY_CONVERGENCE}.{extra}")
+        ess_nan += [str(k) for k in ess.index[ess.isna()] if str(k) not in ess_nan]
+        low = ess[ess < ess_min].sort_values()
+        if len(low):
+            kinds.add("convergence")
+            lines.append(f"{col_name} < {_fmt(ess_min)} ({region}): " + _listing(
+                [f"{k} {_fmt_vs(v, ess_min, 0, above=False)}" for k, v in low.items()]))
+    if ess_nan:
+        kinds.add("nan")
+        lines.append(f"ESS is NaN (too few draws or non-finite draws): {_listing(ess_nan)}")
     if divergences > 0:
-        frac = f" ({divergences / n_draws_total:.2%})" if n_draws_total > 0 else ""
-        msgs.append(f"{divergences} divergent transition{'s' if divergences != 1 else ''} out of "
-                    f"{n_draws_total} draws{frac}: the posterior may be biased; "
-                    f"{_TRY_DIVERGENCES}.{extra}")
+        kinds.add("divergences")
+        lines.append(f"{divergences} divergent transition{'s' if divergences != 1 else ''} in "
+                     f"{n_draws_total} draws{_pct(divergences, n_draws_total)}: the posterior "
+                     "may be biased")
     if tree_depth_hits > 0:
-        depth = f" ({max_tree_depth})" if max_tree_depth is not None else ""
-        frac = f" ({tree_depth_hits / n_draws_total:.2%})" if n_draws_total > 0 else ""
+        kinds.add("depth")
+        depth = f" {max_tree_depth}" if max_tree_depth is not None else ""
+        lines.append(f"{tree_depth_hits} of {n_draws_total} transitions"
+                     f"{_pct(tree_depth_hits, n_draws_total)} hit the maximum tree depth{depth}: "
+                     "inefficient, may be unreliable")
+    if not lines:
+        return Problems()
+    return Problems(lines, _advice(kinds, max_tree_depth, what_to_try))
+
+
+def _advice(kinds: set[str], max_tree_depth: int | None, what_to_try: str | None) -> str:
+    """One sentence of advice for the kinds of problem present, then ``what_to_try``."""
+    tips = []
+    if kinds & {"convergence", "nan"}:
+        tips.append("more draws and a longer warmup")
+    if "divergences" in kinds:
+        tips.append("raise target_accept (e.g. 0.95–0.99)")
+    elif "convergence" in kinds:
+        tips.append("raise target_accept")
+    if "depth" in kinds:
         raise_to = f" (e.g. {max_tree_depth + 2})" if max_tree_depth is not None else ""
-        msgs.append(f"{tree_depth_hits} of {n_draws_total} transitions{frac} hit the maximum "
-                    f"tree depth{depth}: sampling is inefficient and may be unreliable; raise "
-                    f"max_tree_depth{raise_to}, reparameterize (better-scaled, less correlated "
-                    f"parameters) or use tighter priors.{extra}")
-    return msgs
+        tips.append(f"raise max_tree_depth{raise_to}")
+    if "divergences" in kinds:
+        tips.append("check for outliers / the Student-t likelihood")
+    if kinds & {"convergence", "divergences", "depth"}:
+        tips.append("reparameterize (better-scaled, less correlated parameters) or tighten "
+                    "the priors")
+    if "nan" in kinds:
+        tips.append("for NaN values look for stuck chains or non-finite draws")
+    text = "; ".join(tips) + "."
+    if what_to_try:
+        text += f" {what_to_try.strip()}"
+    return text
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -566,13 +667,17 @@ def _user_stacklevel() -> int:
     return 2
 
 
-def warn(messages: Iterable[str], *, stacklevel: int | None = None) -> None:
-    """Issue each message as a :class:`DiagnosticWarning`.
+def warn(messages: Iterable[str], *, title: str = "diagnostics:",
+         stacklevel: int | None = None) -> None:
+    """Issue the diagnostics block (:func:`block`: ``title``, the problem lines, the advice of a
+    :class:`Problems`) as one :class:`DiagnosticWarning`; nothing when ``messages`` is empty.
 
-    By default the warnings point at the first caller outside the ``scaling_bayes`` package
+    By default the warning points at the first caller outside the ``scaling_bayes`` package
     (user code), also when ``warn`` is called through library functions; pass ``stacklevel``
     (as for :func:`warnings.warn`, relative to the caller of ``warn``) to override.
     """
+    text = block(messages, title=title)
+    if not text:
+        return
     level = _user_stacklevel() if stacklevel is None else stacklevel + 1
-    for msg in messages:
-        warnings.warn(DiagnosticWarning(msg), stacklevel=level)
+    warnings.warn(DiagnosticWarning(text), stacklevel=level)

@@ -476,6 +476,9 @@ def fit_hierarchical(
         )
     group_idx = np.searchsorted(np.asarray(groups), labels)
     sd.check_for_law(law)
+    from scaling_bayes.data import warn_design
+
+    warn_design(sd, law)  # DataWarning, once: loss not in nats/token, collinear log N/log D
     sizes = np.unique(sd.get("N")) if size_effect else np.zeros(0)
     if size_effect and sizes.size < 4:
         raise DataError(
@@ -737,7 +740,7 @@ class HierarchicalFit:
             ),
         )
         if warn and msgs:
-            diagnostics.warn(msgs)
+            diagnostics.warn(msgs, title=f"diagnostics of the hierarchical {self.law.name} fit:")
         return msgs
 
     def __repr__(self) -> str:
@@ -867,6 +870,7 @@ class HierarchicalFit:
             sample_stats=self.sample_stats,
             log_likelihood=self.log_likelihood,
             observed_log_loss=np.log(self.data.loss),
+            posterior_predictive=self.posterior_predictive,
             constant_data=const,
             attrs=self._attrs(),
             dims=dims,
@@ -874,8 +878,27 @@ class HierarchicalFit:
         )
 
     @cached_property
+    def posterior_predictive(self) -> np.ndarray:
+        """Replicated log-loss ``(chain, draw, n)``: each row's group law mean (plus its size
+        offset) and likelihood noise, as :attr:`scaling_bayes.results.Fit.posterior_predictive`."""
+        from scaling_bayes.results import law_log_loss, replicate_log_loss
+
+        mu = np.empty(self.log_likelihood.shape)
+        group_index = self.group_index
+        for i in range(len(self.groups)):
+            rows = group_index == i
+            post = {k: self.posterior[k] for k in self.law.param_names}
+            theta = {k: a[..., i] if a.ndim == 3 else a for k, a in post.items()}
+            mu[..., rows] = law_log_loss(self.law, theta, self.data.subset(rows))
+        if self.size_effect:
+            size = np.searchsorted(self.sizes, self.data.get("N"))
+            mu += self.posterior["size_offset"][..., size]
+        return replicate_log_loss(mu, self.posterior[SIGMA.name], self.config)
+
+    @cached_property
     def idata(self):
-        """ArviZ InferenceData with labelled ``group`` (and ``size``) dimensions."""
+        """ArviZ InferenceData with labelled ``group`` (and ``size``) dimensions and the
+        posterior predictive log-loss (:attr:`posterior_predictive`)."""
         from scaling_bayes import _arviz
 
         return _arviz.as_inference_data(self._groups())
@@ -917,7 +940,7 @@ def load_hierarchical(path: str | os.PathLike) -> HierarchicalFit:
             f"{info['meta'].get('format_version')} is not "
             f"{FORMAT_VERSION}; refit"
         )
-    from scaling_bayes.results import _data_from_idata
+    from scaling_bayes.results import _data_from_idata, _restore_predictive
 
     law = get_law(info["law"])
     data = _data_from_idata(idata, info["data"])
@@ -938,9 +961,10 @@ def load_hierarchical(path: str | os.PathLike) -> HierarchicalFit:
         ref={k: float(v) for k, v in info["ref"].items()},
         meta=info["meta"],
     )
-    fit.__dict__["idata"] = idata
     if fit.data.hash() != info["meta"].get("data_hash"):
         raise HierarchicalFileError(f"{path}: the stored data do not match the recorded hash")
+    if _restore_predictive(fit, idata, path, HierarchicalFileError):
+        fit.__dict__["idata"] = idata  # else (older file) built again, with the group
     return fit
 
 
@@ -1083,10 +1107,31 @@ def pooling_loo(fits: Mapping[str, Any]) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------- CLI
+def _cli_fit_hierarchical(data, columns, priors, args, pool, names):
+    return fit_hierarchical(
+        data,
+        law=args.law,
+        group=names(args.group),
+        pool=pool,
+        size_effect=args.size_effect,
+        centered=args.centered,
+        seed=args.seed,
+        chains=args.chains,
+        warmup=args.warmup,
+        draws=args.draws,
+        likelihood=args.likelihood,
+        nu=args.nu,
+        priors=priors or None,
+        target_accept=0.99 if args.target_accept is None else args.target_accept,
+        columns=columns or None,
+        progress=not args.no_progress,
+        warn=False,
+    )
+
+
 def cli_fit(data, columns, priors, args, out: Path, where: str, created) -> int:
     """``scaling-bayes fit ... --group COLUMN``: fit, print the population and per-group
     tables and diagnostics, write ``fit.nc`` (a hierarchical fit) and ``summary.csv``."""
-    import sys
 
     from scaling_bayes.cli import UsageError
     from scaling_bayes.results import atomic_write
@@ -1100,26 +1145,11 @@ def cli_fit(data, columns, priors, args, out: Path, where: str, created) -> int:
         if both:
             raise UsageError(f"{both[0]!r} is in both --pool and --share")
         pool.update({k: "shared" for k in names(args.share)})
+    from scaling_bayes.cli import print_warnings
+
     try:
-        fit = fit_hierarchical(
-            data,
-            law=args.law,
-            group=names(args.group),
-            pool=pool,
-            size_effect=args.size_effect,
-            centered=args.centered,
-            seed=args.seed,
-            chains=args.chains,
-            warmup=args.warmup,
-            draws=args.draws,
-            likelihood=args.likelihood,
-            nu=args.nu,
-            priors=priors or None,
-            target_accept=0.99 if args.target_accept is None else args.target_accept,
-            columns=columns or None,
-            progress=not args.no_progress,
-            warn=False,
-        )
+        with print_warnings():
+            fit = _cli_fit_hierarchical(data, columns, priors, args, pool, names)
     except BaseException:
         for d in created:
             if d.is_dir() and not any(d.iterdir()):
@@ -1151,8 +1181,9 @@ def cli_fit(data, columns, priors, args, out: Path, where: str, created) -> int:
         print(fit.summary("group").to_string(float_format=fmt))
     problems = fit.check()
     if problems:
-        for p in problems:
-            print(f"WARNING: {p}", file=sys.stderr)
+        from scaling_bayes.cli import print_diagnostics
+
+        print_diagnostics(problems)
     else:
         s_all = fit.summary("all")
         print(

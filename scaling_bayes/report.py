@@ -103,6 +103,8 @@ def build_report(
     ]
     if problems:
         parts.append("<ul>" + "".join(f"<li>{esc(p)}</li>" for p in problems) + "</ul>")
+        if getattr(problems, "advice", ""):
+            parts.append(f"<p>Try: {esc(problems.advice)}</p>")
 
     # parameters
     parts += [

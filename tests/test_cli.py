@@ -75,3 +75,30 @@ def test_subprocess_exit_code_and_no_traceback(tmp_path):
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2
     assert "Traceback" not in r.stderr and "header but no rows" in r.stderr
+
+
+def test_bad_fit_prints_one_diagnostics_block(tmp_path, capsys):
+    """Issue 14: a bad fit's problems are one block on stderr (one line per kind of problem,
+    the parameters on it, one line of advice), not one WARNING line per parameter."""
+    csv = tmp_path / "sweep.csv"
+    synthetic("power_N").to_csv(csv, index=False)
+    code, out, err = run(["fit", str(csv), "--law", "power_N", "--chains", "2", "--warmup", "20",
+                          "--draws", "30", "--out", str(tmp_path / "out"), "--no-plots",
+                          "--no-progress"], capsys)
+    assert code == 0, err
+    lines = err.splitlines()
+    assert lines.count("WARNING: diagnostics:") == 1, err
+    start = lines.index("WARNING: diagnostics:")
+    block = []
+    for ln in lines[start + 1:]:
+        if not ln.startswith("  "):
+            break
+        block.append(ln[2:])
+    assert len(block) >= 2 and block[-1].startswith("try: "), err
+    assert sum("WARNING" in ln for ln in lines) == 1, err
+    problems = block[:-1]
+    kinds = [p.split(" (")[0].split(":")[0] for p in problems]
+    assert len(set(kinds)) == len(kinds), problems  # one line per kind
+    assert any(p.startswith(("r_hat >", "ess_bulk <", "ess_tail <")) for p in problems), err
+    assert any("alpha_N " in p for p in problems), err  # parameters named with their values
+    assert "diagnostics: 0 divergences" not in out

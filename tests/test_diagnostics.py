@@ -160,11 +160,12 @@ def test_constant_chains_emit_no_numpy_warnings():
     assert np.isnan(table.loc["c", "r_hat"]) and np.isnan(table.loc["v[0]", "r_hat"])
     assert np.isfinite(table.loc["v[1]", "r_hat"])
     assert table.loc["c", "sd"] == 0
-    const_msgs = [m for m in msgs if "constant across draws" in m]
-    assert len(const_msgs) == 2
-    assert any("c" in m.split(" is ")[0] for m in const_msgs)
-    assert any("v[0]" in m for m in const_msgs)
-    assert not any(m.startswith("r_hat of y") for m in msgs)
+    # one line for the NaN R-hats, naming both constant parameters (and not y)
+    (nan_line,) = [m for m in msgs if m.startswith("r_hat is NaN")]
+    assert "constant across draws" in nan_line
+    names = nan_line.split(": ", 1)[1].split(" (")[0].split(", ")
+    assert names == ["c", "v[0]"], nan_line
+    assert not any("y" in m.split(": ", 1)[1].split(" (")[0] for m in msgs)
 
 
 # ------------------------------------------------------------------ summary table
@@ -234,23 +235,78 @@ def test_check_messages_name_parameter_value_and_threshold():
     }
     table = diag.summarize({k: v for k, v in samples.items() if k != "sticky"})
     msgs = diag.check(table, divergences=0, n_draws_total=4000)
+    assert isinstance(msgs, list) and isinstance(msgs, diag.Problems)
     rhat_msgs = [m for m in msgs if m.startswith("r_hat")]
     assert len(rhat_msgs) == 1
     (m,) = rhat_msgs
-    assert "split" in m and "1.01" in m and f"{table.loc['split', 'r_hat']:.4g}" in m
-    assert "target_accept" in m and "draws" in m and "reparameterize" in m and "priors" in m
+    assert m.startswith("r_hat > 1.01") and f"split {table.loc['split', 'r_hat']:.3f}" in m
     assert not any("good" in m for m in msgs)
+    # the advice is not an element (len counts problems) but ends the printed block
+    a = msgs.advice
+    assert "target_accept" in a and "draws" in a and "reparameterize" in a and "priors" in a
+    assert not any(a in m for m in msgs)
+    assert msgs.lines() == [*msgs, f"try: {a}"]
 
     sticky = diag.summarize({"sticky": samples["sticky"]})
     msgs = diag.check(sticky, divergences=0, n_draws_total=800, ess_min=400)
-    bulk = [m for m in msgs if m.startswith("ess_bulk of sticky")]
-    tail = [m for m in msgs if m.startswith("ess_tail of sticky")]
+    bulk = [m for m in msgs if m.startswith("ess_bulk < 400")]
+    tail = [m for m in msgs if m.startswith("ess_tail < 400")]
     assert len(bulk) == 1 and len(tail) == 1
-    assert "400" in bulk[0] and f"{sticky.loc['sticky', 'ess_bulk']:.0f}" in bulk[0]
-    assert "400" in tail[0]
+    assert bulk[0].endswith(f": sticky {sticky.loc['sticky', 'ess_bulk']:.0f}")
+    assert tail[0].endswith(f": sticky {sticky.loc['sticky', 'ess_tail']:.0f}")
     # Thresholds are configurable.
     assert not [m for m in diag.check(sticky, divergences=0, n_draws_total=800, rhat_max=10,
                                       ess_min=1) if "sticky" in m]
+
+
+def test_check_groups_parameters_one_line_per_kind_worst_first():
+    """Issue 14: six parameters with a low tail ESS make one line, not six, and the advice is
+    given once."""
+    samples = {f"p{i}": ar1((4, 250), phi=0.9 + 0.01 * i, seed=60 + i) for i in range(6)}
+    table = diag.summarize(samples)
+    assert (table["ess_tail"] < 400).all() and (table["ess_bulk"] < 400).all()
+    msgs = diag.check(table, divergences=3, n_draws_total=1000, rhat_max=10)
+    assert len(msgs) == 3, msgs  # ess_bulk, ess_tail, divergences
+    bulk, tail, div = msgs
+    assert bulk.startswith("ess_bulk < 400 (") and tail.startswith("ess_tail < 400 (")
+    listed = tail.split("): ", 1)[1].split(", ")
+    assert [x.split()[0] for x in listed] == list(table["ess_tail"].sort_values().index)
+    assert [x.split()[1] for x in listed] == [f"{v:.0f}" for v in
+                                              table["ess_tail"].sort_values()]
+    assert div.startswith("3 divergent transitions in 1000 draws (0.30%)")
+    # advice of both kinds, once
+    assert msgs.advice.count("target_accept") == 1 and "0.95" in msgs.advice
+    assert "more draws" in msgs.advice and "Student-t" in msgs.advice
+    text = msgs.block()
+    assert text.splitlines() == ["diagnostics:", *(f"  {m}" for m in msgs),
+                                 f"  try: {msgs.advice}"]
+    assert text.count("target_accept") == 1
+    # long lists are cut, worst first, the rest counted
+    many = diag.summarize({f"q{i}": ar1((4, 100), phi=0.95, seed=80 + i) for i in range(14)})
+    line = [m for m in diag.check(many, divergences=0, n_draws_total=400, rhat_max=10)
+            if m.startswith("ess_bulk")][0]
+    assert line.endswith(f"and {14 - diag.MAX_LISTED} more")
+    assert line.count(", ") == diag.MAX_LISTED - 1
+
+
+def test_check_values_keep_their_side_of_the_threshold():
+    table = pd.DataFrame({"r_hat": [1.0104, 1.2], "ess_bulk": [399.7, 1e4],
+                          "ess_tail": [1e4, 1e4]}, index=["a", "b"])
+    msgs = diag.check(table, divergences=0, n_draws_total=4000)
+    assert msgs[0] == "r_hat > 1.01 (chains disagree): b 1.200, a 1.0104"
+    assert msgs[1].endswith(": a 399.7")
+
+
+def test_check_nan_ess_and_uncomputable_rhat():
+    x = ar1((4, 200), seed=70)
+    x[1, 5] = np.nan
+    table = diag.summarize({"bad": x, "ok": ar1((4, 1000), seed=71)})
+    msgs = diag.check(table, divergences=0, n_draws_total=800)
+    (rh,) = [m for m in msgs if m.startswith("r_hat is NaN")]
+    assert "bad (not computable" in rh and "ok" not in rh
+    (ess,) = [m for m in msgs if m.startswith("ESS is NaN")]
+    assert ess.endswith(": bad")
+    assert "stuck chains or non-finite draws" in msgs.advice
 
 
 def test_check_divergences_and_tree_depth():
@@ -260,9 +316,13 @@ def test_check_divergences_and_tree_depth():
     assert len(msgs) == 2
     div, depth = msgs
     assert "12 divergent" in div and "4000" in div and "0.30%" in div
-    assert "target_accept" in div and "0.95" in div and "Student-t" in div
-    assert "40 of 4000" in depth and "tree depth" in depth and "10" in depth
-    assert all(m.endswith("Try the 'chinchilla' law instead.") for m in msgs)
+    assert "40 of 4000" in depth and "tree depth 10" in depth and "1.00%" in depth
+    a = msgs.advice
+    assert "target_accept" in a and "0.95" in a and "Student-t" in a
+    assert "max_tree_depth (e.g. 12)" in a
+    # the model-specific advice is given once, at the end
+    assert a.endswith("Try the 'chinchilla' law instead.") and a.count("chinchilla") == 1
+    assert not any("chinchilla" in m for m in msgs)
     assert diag.check(table, divergences=0, n_draws_total=4000, tree_depth_hits=0,
                       max_tree_depth=10) == []
 
@@ -271,11 +331,20 @@ def test_warn_issues_diagnostic_warnings_pointing_at_caller():
     assert issubclass(DiagnosticWarning, UserWarning)
     with pytest.warns(DiagnosticWarning) as record:
         diag.warn(["first problem", "second problem"])
-    assert [str(w.message) for w in record] == ["first problem", "second problem"]
+    # one warning: the whole block
+    assert [str(w.message) for w in record] == [
+        "diagnostics:\n  first problem\n  second problem"]
     assert all(Path(w.filename).resolve() == Path(__file__).resolve() for w in record)
+    problems = diag.Problems(["r_hat > 1.01 (chains disagree): a 1.2"], advice="run longer.")
+    with pytest.warns(DiagnosticWarning) as record:
+        diag.warn(problems, title="diagnostics of the x fit:")
+    assert [str(w.message) for w in record] == [
+        "diagnostics of the x fit:\n  r_hat > 1.01 (chains disagree): a 1.2\n  try: run longer."]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         diag.warn([])  # nothing to say, nothing raised
+        diag.warn(diag.Problems())
+    assert diag.Problems() == [] and diag.block(diag.Problems()) == ""
 
 
 def test_module_imports_only_light_dependencies():

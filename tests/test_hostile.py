@@ -589,9 +589,10 @@ def test_cli_interrupt_while_writing_outputs(tiny_fit, rows40, tmp_path, monkeyp
     monkeypatch.setattr(results, "atomic_write", interrupt_on_summary)
     code, _, err = cli(["fit", csv, "--law", "power_N", "--no-progress", "--no-plots",
                         "--out", out], compile_stub=False)
-    lines = err.splitlines()  # diagnostics of the (tiny) fit come first, as WARNING lines
+    lines = err.splitlines()  # diagnostics of the (tiny) fit come first, as one block
     assert code == 130 and lines[-1].startswith("scaling-bayes: interrupted"), err
-    assert all(ln.startswith("WARNING:") for ln in lines[:-1]), err
+    assert lines[0] == "WARNING: diagnostics:", err
+    assert all(ln.startswith("  ") for ln in lines[1:-1]), err
     left = sorted(p.name for p in out.iterdir()) if out.exists() else []
     # either nothing is left, or the message does not claim that nothing was written
     assert left == [] or "nothing was written" not in err, (left, err)

@@ -93,9 +93,13 @@ def test_diagnostics_warn_loudly():
         warnings.simplefilter("always")
         sb.fit(synthetic("power_N"), law="power_N", seed=0, chains=4, warmup=2, draws=10)
     msgs = [str(w.message) for w in caught if issubclass(w.category, DiagnosticWarning)]
-    assert any(m.startswith(("r_hat of", "ess_bulk of", "ess_tail of")) for m in msgs), msgs
+    assert len(msgs) == 1, msgs  # one block: a line per kind of problem, then the advice
+    title, *lines = msgs[0].splitlines()
+    assert title == "diagnostics of the power_N fit:" and lines[-1].startswith("  try: "), msgs
+    problems = [ln.strip() for ln in lines[:-1]]
+    assert any(m.startswith(("r_hat >", "ess_bulk <", "ess_tail <")) for m in problems), msgs
     named = ("N_c", "alpha_N", "l0", "sigma", "divergent", "tree depth")
-    assert all(any(k in m for k in named) for m in msgs), msgs
+    assert all(any(k in m for k in named) for m in problems), msgs
 
 
 @pytest.mark.parametrize("kw, match", [
