@@ -104,7 +104,7 @@ def _jsonable(v):
 
 def chinchilla_arrays(drop_excluded: bool = True):
     """Epoch's Chinchilla points (240 rows with the 5 excluded points dropped): N, D, loss."""
-    from scaling_bayes.datasets import load_dataset
+    from scaling_bayes.data.datasets import load_dataset
 
     df = load_dataset("chinchilla", drop_excluded=drop_excluded)
     return (df["N"].to_numpy(float), df["D"].to_numpy(float), df["loss"].to_numpy(float))
@@ -125,8 +125,8 @@ def quantiles(draws: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
 
 
 def min_ess_bulk(chain_draws: dict[str, np.ndarray], names=TEXTBOOK) -> dict:
-    """Bulk ESS (scaling_bayes.diagnostics.ess_bulk on (chain, draw) arrays) per parameter."""
-    from scaling_bayes.diagnostics import ess_bulk, rhat
+    """Bulk ESS (scaling_bayes.posterior.diagnostics.ess_bulk on (chain, draw) arrays) per parameter."""
+    from scaling_bayes.posterior.diagnostics import ess_bulk, rhat
 
     ess = {k: float(ess_bulk(np.asarray(chain_draws[k], dtype=float))) for k in names}
     rh = {k: float(rhat(np.asarray(chain_draws[k], dtype=float))) for k in names}

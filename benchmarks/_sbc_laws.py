@@ -12,7 +12,7 @@ from pathlib import Path
 
 import jax
 
-from scaling_bayes.validate import plot_sbc, sbc
+from scaling_bayes.evaluation.sbc import plot_sbc, sbc
 
 
 def run(

@@ -1,4 +1,4 @@
-"""(c) Approach 3 + bootstrap: Epoch-style scipy (L-BFGS-B) vs scaling_bayes.baselines (JAX).
+"""(c) Approach 3 + bootstrap: Epoch-style scipy (L-BFGS-B) vs scaling_bayes.evaluation.baselines (JAX).
 
 scipy, written the way Epoch's replication notebook does it: objective = **sum** over points of
 ``Huber_delta(LSE(e, a - alpha log N, b - beta log D) - log L)`` with delta = 1e-3, minimised by
@@ -131,8 +131,8 @@ def main(argv=None) -> int:
     if args.scipy_ftol is not None:
         OPTS["ftol"] = args.scipy_ftol
 
-    from scaling_bayes import baselines
-    from scaling_bayes.baselines import _grid_starts
+    from scaling_bayes.evaluation import baselines
+    from scaling_bayes.evaluation.baselines import _grid_starts
 
     N, D, loss = chinchilla_arrays()
     lN, lD, lL = np.log(N), np.log(D), np.log(loss)

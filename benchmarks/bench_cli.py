@@ -25,13 +25,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import REPO, add_quick, python_exe, run_timed, write_result  # noqa: E402
 
-IMPORTS = ("scaling_bayes", "jax", "numpyro", "scaling_bayes.inference", "arviz", "matplotlib",
+IMPORTS = ("scaling_bayes", "jax", "numpyro", "scaling_bayes.inference.engine", "arviz", "matplotlib",
            "pandas", "scipy")
 
 
 def cli_cmd() -> list[str]:
     exe = Path(python_exe()).parent / "scaling-bayes"
-    return [str(exe)] if exe.exists() else [python_exe(), "-m", "scaling_bayes.cli"]
+    return [str(exe)] if exe.exists() else [python_exe(), "-m", "scaling_bayes.cli.main"]
 
 
 def time_import(mod: str, repeats: int) -> dict:

@@ -35,7 +35,7 @@ def main(argv=None) -> int:
 
     t0 = time.perf_counter()
     import scaling_bayes as sb
-    from scaling_bayes import inference  # noqa: F401  (the heavy imports: jax, numpyro)
+    from scaling_bayes.inference import engine  # noqa: F401  (the heavy imports: jax, numpyro)
 
     import_s = time.perf_counter() - t0
     N, D, loss = chinchilla_arrays()

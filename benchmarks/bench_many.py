@@ -56,8 +56,8 @@ def main(argv=None) -> int:
     from _common import chinchilla_arrays, write_result
 
     import scaling_bayes as sb
-    from scaling_bayes import inference
-    from scaling_bayes import many as _many  # noqa: F401  (imports outside the timings)
+    from scaling_bayes.inference import engine as inference
+    from scaling_bayes.inference import many as _many  # noqa: F401  (imports outside the timings)
 
     N, D, loss = chinchilla_arrays()
     calls = []

@@ -67,7 +67,7 @@ def main(argv=None) -> int:
     started = time.perf_counter()
 
     import scaling_bayes as sb
-    from scaling_bayes import inference  # noqa: F401
+    from scaling_bayes.inference import engine  # noqa: F401
 
     sizes = [10**k for k in range(2, 8) if 10**k <= args.max_n]
     points = []

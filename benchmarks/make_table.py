@@ -248,7 +248,7 @@ def details(R: dict) -> list[str]:
     ip = R.get("inprocess")
     if ip:
         out += ["### In-process `sb.fit` (fresh process, no persistent cache)", "",
-                f"`import scaling_bayes` + `scaling_bayes.inference`: {f(ip['import_s'])} s.", "",
+                f"`import scaling_bayes` + `scaling_bayes.inference.engine`: {f(ip['import_s'])} s.", "",
                 table(["fit", "wall s", "init s (mode search, incl. compile)",
                        "sample s (incl. compile)", "postprocess s", "min bulk ESS",
                        "ESS/s (wall)", "leapfrog/draw", "divergences"],
@@ -411,7 +411,7 @@ def main() -> int:
               "`shard_map` path.", "",
               "## Where the time goes, and why a target is missed", ""] + notes(R) + ["",
               "ESS/s = minimum bulk ESS over E, A, B, alpha, beta "
-              "(`scaling_bayes.diagnostics.ess_bulk` on (chain, draw) arrays) divided by the "
+              "(`scaling_bayes.posterior.diagnostics.ess_bulk` on (chain, draw) arrays) divided by the "
               "wall time of the whole fit call (mode search, compile, warmup, sampling).", "",
               "## Posterior agreement (Epoch's 240 Chinchilla points)", "",
               "Posterior (or bootstrap) median and 90% central interval; a = beta/(alpha+beta).",

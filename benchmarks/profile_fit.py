@@ -40,7 +40,8 @@ def child(args) -> dict:
     import jax
 
     import scaling_bayes as sb
-    from scaling_bayes import cli, inference  # noqa: F401
+    from scaling_bayes.cli import main as cli
+    from scaling_bayes.inference import engine  # noqa: F401
 
     import_s = time.perf_counter() - t
     totals: dict = collections.defaultdict(float)

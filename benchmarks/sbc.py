@@ -15,8 +15,8 @@ from pathlib import Path
 
 import jax
 
-from scaling_bayes.laws import _REGISTRY
-from scaling_bayes.validate import plot_sbc, sbc
+from scaling_bayes.laws.base import _REGISTRY
+from scaling_bayes.evaluation.sbc import plot_sbc, sbc
 
 
 def main() -> None:

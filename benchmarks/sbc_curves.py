@@ -1,4 +1,4 @@
-"""Simulation-based calibration of the laws in scaling_bayes.laws_curves.
+"""Simulation-based calibration of the laws in scaling_bayes.laws.curves.
 
     python benchmarks/sbc_curves.py [--sims 100] [--laws bnsl1,transfer,...] [--out benchmarks/sbc]
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from _sbc_laws import run
 
-from scaling_bayes.laws_curves import synthetic_example
+from scaling_bayes.laws.curves import synthetic_example
 
 LAWS = ("bnsl1", "bnsl2", "transfer", "downstream_error", "routed_moe")
 

@@ -1,4 +1,4 @@
-"""Simulation-based calibration of the laws in scaling_bayes.laws_more.
+"""Simulation-based calibration of the laws in scaling_bayes.laws.more.
 
     python benchmarks/sbc_more.py [--sims 100] [--laws data_constrained,...] [--out benchmarks/sbc]
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from _sbc_laws import run
 
-from scaling_bayes.laws_more import example_design
+from scaling_bayes.laws.more import example_design
 
 LAWS = ("data_constrained", "overtraining", "kaplan_learning_curve")
 
@@ -26,7 +26,7 @@ def main() -> None:
         intro=lambda a: (
             f"`python benchmarks/sbc_more.py --sims {a.sims}`: for each law, {a.sims} parameter "
             "sets drawn from the default priors, log-losses simulated on the law's 40-row design "
-            "(`scaling_bayes.laws_more.example_design`) with the Student-t likelihood, all "
+            "(`scaling_bayes.laws.more.example_design`) with the Student-t likelihood, all "
             f"fitted by `fit_many` in batches of 25 ({a.warmup} warmup + {a.draws} draws x "
             f"{a.chains} chains, thinned by {a.thin} -> {a.chains * a.draws // a.thin} draws per "
             "fit). Ranks of the true values are tested for uniformity with a chi-square test on "

@@ -16,43 +16,59 @@ from typing import TYPE_CHECKING
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "fit": "scaling_bayes.inference",
-    "fit_many": "scaling_bayes.many",
-    "ManyFits": "scaling_bayes.many",
-    "fit_hierarchical": "scaling_bayes.hierarchical",
-    "HierarchicalFit": "scaling_bayes.hierarchical",
-    "load_hierarchical": "scaling_bayes.hierarchical",
-    "compare_pooling": "scaling_bayes.hierarchical",
-    "SamplerConfig": "scaling_bayes.inference",
-    "Fit": "scaling_bayes.results",
-    "load_fit": "scaling_bayes.results",
-    "load_data": "scaling_bayes.data",
-    "ScalingData": "scaling_bayes.data",
-    "DataError": "scaling_bayes.data",
-    "load_dataset": "scaling_bayes.datasets",
-    "list_datasets": "scaling_bayes.datasets",
-    "list_laws": "scaling_bayes.laws",
-    "get_law": "scaling_bayes.laws",
-    "Law": "scaling_bayes.laws",
-    "custom_law": "scaling_bayes.laws_more",
-    "Prior": "scaling_bayes.priors",
-    "default_priors": "scaling_bayes.priors",
-    "compute_optimal": "scaling_bayes.allocation",
-    "target_loss": "scaling_bayes.allocation",
-    "inference_optimal": "scaling_bayes.allocation",
-    "compute_waste": "scaling_bayes.allocation",
-    "predict": "scaling_bayes.forecast",
-    "compare": "scaling_bayes.comparison",
-    "compare_conventions": "scaling_bayes.comparison",
-    "backtest": "scaling_bayes.backtesting",
-    "shape_analysis": "scaling_bayes.shape",
-    "enable_cache": "scaling_bayes._aot",
+    "fit": "scaling_bayes.inference.engine",
+    "fit_many": "scaling_bayes.inference.many",
+    "ManyFits": "scaling_bayes.inference.many",
+    "fit_hierarchical": "scaling_bayes.inference.hierarchical",
+    "HierarchicalFit": "scaling_bayes.inference.hierarchical",
+    "load_hierarchical": "scaling_bayes.inference.hierarchical",
+    "compare_pooling": "scaling_bayes.inference.hierarchical",
+    "SamplerConfig": "scaling_bayes.inference.engine",
+    "Fit": "scaling_bayes.posterior.fit",
+    "load_fit": "scaling_bayes.posterior.fit",
+    "load_data": "scaling_bayes.data.observations",
+    "ScalingData": "scaling_bayes.data.observations",
+    "DataError": "scaling_bayes.data.observations",
+    "load_dataset": "scaling_bayes.data.datasets",
+    "list_datasets": "scaling_bayes.data.datasets",
+    "list_laws": "scaling_bayes.laws.base",
+    "get_law": "scaling_bayes.laws.base",
+    "Law": "scaling_bayes.laws.base",
+    "custom_law": "scaling_bayes.laws.more",
+    "Prior": "scaling_bayes.model.priors",
+    "default_priors": "scaling_bayes.model.priors",
+    "compute_optimal": "scaling_bayes.decisions.allocation",
+    "target_loss": "scaling_bayes.decisions.allocation",
+    "inference_optimal": "scaling_bayes.decisions.allocation",
+    "compute_waste": "scaling_bayes.decisions.allocation",
+    "predict": "scaling_bayes.decisions.forecast",
+    "compare": "scaling_bayes.evaluation.comparison",
+    "compare_conventions": "scaling_bayes.evaluation.comparison",
+    "backtest": "scaling_bayes.evaluation.backtest",
+    "shape_analysis": "scaling_bayes.evaluation.shape",
+    "enable_cache": "scaling_bayes.inference.aot",
 }
 
-#: Submodules reachable as attributes (``sb.allocation.compute_optimal``), imported on first use.
-_SUBMODULES = ("allocation", "checks", "datasets", "diagnostics", "forecast", "laws", "many",
-               "plots", "priors", "results", "validate", "baselines", "comparison",
-               "backtesting", "hierarchical", "shape")
+#: Modules reachable as attributes (``sb.allocation.compute_optimal``), imported on first use:
+#: the names of the v0.1 API, each mapped to the module of the layered package that holds it.
+_SUBMODULES = {
+    "allocation": "scaling_bayes.decisions.allocation",
+    "forecast": "scaling_bayes.decisions.forecast",
+    "checks": "scaling_bayes.evaluation.checks",
+    "validate": "scaling_bayes.evaluation.sbc",
+    "baselines": "scaling_bayes.evaluation.baselines",
+    "comparison": "scaling_bayes.evaluation.comparison",
+    "backtesting": "scaling_bayes.evaluation.backtest",
+    "shape": "scaling_bayes.evaluation.shape",
+    "datasets": "scaling_bayes.data.datasets",
+    "diagnostics": "scaling_bayes.posterior.diagnostics",
+    "results": "scaling_bayes.posterior.fit",
+    "priors": "scaling_bayes.model.priors",
+    "many": "scaling_bayes.inference.many",
+    "hierarchical": "scaling_bayes.inference.hierarchical",
+    "laws": "scaling_bayes.laws",
+    "plots": "scaling_bayes.plots",
+}
 
 __all__ = ["__version__", *_EXPORTS]
 
@@ -63,7 +79,7 @@ def __getattr__(name: str):
         globals()[name] = value
         return value
     if name in _SUBMODULES:
-        return importlib.import_module(f"scaling_bayes.{name}")
+        return importlib.import_module(_SUBMODULES[name])
     raise AttributeError(f"module 'scaling_bayes' has no attribute {name!r}")
 
 
@@ -72,28 +88,28 @@ def __dir__():
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from scaling_bayes._aot import enable_cache
-    from scaling_bayes.allocation import (
+    from scaling_bayes.inference.aot import enable_cache
+    from scaling_bayes.decisions.allocation import (
         compute_optimal,
         compute_waste,
         inference_optimal,
         target_loss,
     )
-    from scaling_bayes.backtesting import backtest
-    from scaling_bayes.comparison import compare, compare_conventions
-    from scaling_bayes.data import DataError, ScalingData, load_data
-    from scaling_bayes.datasets import list_datasets, load_dataset
-    from scaling_bayes.forecast import predict
-    from scaling_bayes.hierarchical import (
+    from scaling_bayes.evaluation.backtest import backtest
+    from scaling_bayes.evaluation.comparison import compare, compare_conventions
+    from scaling_bayes.data.observations import DataError, ScalingData, load_data
+    from scaling_bayes.data.datasets import list_datasets, load_dataset
+    from scaling_bayes.decisions.forecast import predict
+    from scaling_bayes.inference.hierarchical import (
         HierarchicalFit,
         compare_pooling,
         fit_hierarchical,
         load_hierarchical,
     )
-    from scaling_bayes.inference import SamplerConfig, fit
-    from scaling_bayes.laws import Law, get_law, list_laws
-    from scaling_bayes.laws_more import custom_law
-    from scaling_bayes.many import ManyFits, fit_many
-    from scaling_bayes.priors import Prior, default_priors
-    from scaling_bayes.results import Fit, load_fit
-    from scaling_bayes.shape import shape_analysis
+    from scaling_bayes.inference.engine import SamplerConfig, fit
+    from scaling_bayes.laws.base import Law, get_law, list_laws
+    from scaling_bayes.laws.more import custom_law
+    from scaling_bayes.inference.many import ManyFits, fit_many
+    from scaling_bayes.model.priors import Prior, default_priors
+    from scaling_bayes.posterior.fit import Fit, load_fit
+    from scaling_bayes.evaluation.shape import shape_analysis

@@ -2,7 +2,7 @@
 figures (embedded as PNG), ready to attach to a paper draft or a planning document.
 
 The report computes nothing new about the posterior except the allocation table and the
-posterior predictive check (both with explicit seeds); figures come from :mod:`scaling_bayes.plots`.
+posterior predictive check (both with explicit seeds); figures come from :mod:`scaling_bayes.plots.fits`.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ _CAPTIONS = {
 
 
 def _png(fig) -> str:
-    from scaling_bayes._style import figure_bytes
+    from scaling_bayes.plots.style import figure_bytes
 
     return base64.b64encode(figure_bytes(fig, "png", dpi=110, close=True)).decode("ascii")
 
@@ -59,9 +59,9 @@ def build_report(
     title: str | None = None,
 ) -> str:
     """The report as an HTML string (figures embedded; no external files or links needed)."""
-    from scaling_bayes import plots
-    from scaling_bayes.allocation import check_allocatable, compute_optimal
-    from scaling_bayes.checks import plot_predictive_check, posterior_predictive
+    from scaling_bayes.plots import fits as plots
+    from scaling_bayes.decisions.allocation import check_allocatable, compute_optimal
+    from scaling_bayes.evaluation.checks import plot_predictive_check, posterior_predictive
 
     esc = html.escape
     law, data, cfg = fit.law, fit.data, fit.config
@@ -176,7 +176,7 @@ def build_report(
 
 def write_report(fit, path, **kwargs) -> Path:
     """Write :func:`build_report` to ``path`` atomically; returns the path."""
-    from scaling_bayes.results import atomic_write
+    from scaling_bayes.posterior.fit import atomic_write
 
     text = build_report(fit, **kwargs)
     return atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))

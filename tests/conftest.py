@@ -38,8 +38,8 @@ def synthetic(law_name: str, n: int = 60, sigma: float = 0.01, seed: int = 0):
     """A sweep drawn from ``law_name`` at TRUTH with log-normal noise ``sigma``."""
     import pandas as pd
 
-    from scaling_bayes.inference import enable_x64_on_cpu
-    from scaling_bayes.laws import get_law
+    from scaling_bayes.inference.engine import enable_x64_on_cpu
+    from scaling_bayes.laws.base import get_law
 
     enable_x64_on_cpu()  # the same data whether or not a fit has already switched x64 on
     rng = np.random.default_rng(seed)
@@ -93,7 +93,7 @@ def _sampler_seed_shift(request):
         return
     import dataclasses
 
-    from scaling_bayes import inference
+    from scaling_bayes.inference import engine as inference
 
     with pytest.MonkeyPatch.context() as mp:
         original = inference.SamplerConfig.validate
@@ -115,7 +115,7 @@ def _compilation_cache():
 
     jax.config.update("jax_compilation_cache_dir", _CACHE)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
-    from scaling_bayes import _aot
+    from scaling_bayes.inference import aot as _aot
 
     _aot.set_export_dir(_CACHE)  # every in-process fit goes through exported programs too
     yield

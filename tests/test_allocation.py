@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import scaling_bayes as sb
-from scaling_bayes import allocation as al
+from scaling_bayes.decisions import allocation as al
 
 
 @pytest.fixture(scope="module")
@@ -199,7 +199,7 @@ def test_single_variable_laws_have_no_allocation(law):
 
 
 def test_cli_allocate(chin, tmp_path, capsys):
-    from scaling_bayes.cli import main
+    from scaling_bayes.cli.main import main
 
     path = chin.save(tmp_path / "fit.nc")
     out = tmp_path / "alloc.csv"

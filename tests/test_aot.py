@@ -1,4 +1,4 @@
-"""Exported programs on disk (scaling_bayes._aot): a later process skips tracing, and gets the
+"""Exported programs on disk (scaling_bayes.inference.aot): a later process skips tracing, and gets the
 same posterior, bit for bit, as a process that traced everything itself."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ import pytest
 from conftest import synthetic
 
 import scaling_bayes as sb
-from scaling_bayes import _aot, inference
+from scaling_bayes.inference import aot as _aot
+from scaling_bayes.inference import engine as inference
 
 QUICK = {"chains": 4, "warmup": 60, "draws": 60}
 
@@ -74,8 +75,8 @@ def test_other_settings_get_their_own_programs(export_dir):
 
 
 def test_user_law_is_never_stored(export_dir):
-    from scaling_bayes.laws import _REGISTRY, get_law, is_builtin
-    from scaling_bayes.laws_more import custom_law
+    from scaling_bayes.laws.base import _REGISTRY, get_law, is_builtin
+    from scaling_bayes.laws.more import custom_law
 
     assert is_builtin(get_law("chinchilla"))
     name = "test_aot_user_power"

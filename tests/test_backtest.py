@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import scaling_bayes as sb
-from scaling_bayes import backtesting as bt
+from scaling_bayes.evaluation import backtest as bt
 
 SMALL = {"chains": 4, "warmup": 200, "draws": 200, "seed": 0}
 A3_GRID = {"e": [0.0, 0.5], "a": [5.0, 10.0], "b": [5.0, 10.0], "alpha": [0.5], "beta": [0.5]}
@@ -109,7 +109,9 @@ def test_invalid_cutoffs(chin):
 
 
 def test_cli_backtest_end_to_end(tmp_path, capsys, monkeypatch, result):
-    from scaling_bayes import cli, cli_compare, cli_plan
+    from scaling_bayes.cli import main as cli
+    from scaling_bayes.cli import compare as cli_compare
+    from scaling_bayes.cli import plan as cli_plan
 
     p = cli.build_parser()
     sub = next(a for a in p._actions if isinstance(a, argparse._SubParsersAction))

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scaling_bayes import baselines as bl
+from scaling_bayes.evaluation import baselines as bl
 
 EPOCH_CSV = Path(__file__).parents[2] / "shared" / "data" / "chinchilla_epoch.csv"
 

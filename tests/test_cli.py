@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from conftest import synthetic
 
-from scaling_bayes.cli import main
+from scaling_bayes.cli.main import main
 
 
 def run(args, capsys):

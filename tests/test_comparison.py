@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scaling_bayes import comparison as cm
+from scaling_bayes.evaluation import comparison as cm
 
 #: a small Approach-3 start grid (the default 4500-start grid is exercised in test_baselines)
 A3_GRID = {"e": [0.0, 0.5], "a": [5.0, 10.0], "b": [5.0, 10.0], "alpha": [0.5], "beta": [0.5]}
@@ -104,7 +104,7 @@ def test_compare_conventions_synthetic():
     embedding block; the exponent a differs between them and both fits run in one program."""
     from conftest import TRUTH
 
-    from scaling_bayes.laws import get_law
+    from scaling_bayes.laws.base import get_law
 
     rng = np.random.default_rng(1)
     n = 60
@@ -146,7 +146,7 @@ def test_porian_convention_subset():
 # ----------------------------------------------------------------------------- CLI
 @pytest.fixture
 def main():
-    from scaling_bayes import cli
+    from scaling_bayes.cli import main as cli
 
     return cli.main
 

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scaling_bayes.data import (
+from scaling_bayes.data.observations import (
     DataError,
     DuplicateColumnError,
     EmptyDataError,
@@ -14,7 +14,7 @@ from scaling_bayes.data import (
     TooFewRowsError,
     load_data,
 )
-from scaling_bayes.laws import get_law
+from scaling_bayes.laws.base import get_law
 
 CHIN = get_law("chinchilla")
 

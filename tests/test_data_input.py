@@ -21,9 +21,10 @@ import pandas as pd
 import pytest
 
 import scaling_bayes as sb
-from scaling_bayes import hierarchical, inference
-from scaling_bayes.cli import main
-from scaling_bayes.data import (
+from scaling_bayes.inference import hierarchical
+from scaling_bayes.inference import engine as inference
+from scaling_bayes.cli.main import main
+from scaling_bayes.data.observations import (
     DataError,
     DataWarning,
     DuplicateColumnError,

@@ -1,4 +1,4 @@
-"""Bundled real data sets: scaling_bayes.datasets."""
+"""Bundled real data sets: scaling_bayes.data.datasets."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scaling_bayes import datasets
-from scaling_bayes.datasets import UnknownDatasetError, list_datasets, load_dataset
+from scaling_bayes.data import datasets
+from scaling_bayes.data.datasets import UnknownDatasetError, list_datasets, load_dataset
 
 NAMES = list(list_datasets())
 STANDARD = ["N", "D", "C", "loss"]
@@ -20,7 +20,7 @@ REQUIRED = {
     "marin2026", "xlstm2025",
 }
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-BUNDLED_DATA = Path(datasets.__file__).resolve().parent / "data"
+BUNDLED_DATA = Path(datasets.__file__).resolve().parent / "files"
 
 EXPECTED_ROWS = {
     # name: (rows, rows with drop_excluded=True)

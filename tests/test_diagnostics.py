@@ -1,4 +1,4 @@
-"""Tests for scaling_bayes.diagnostics: numpy R-hat / ESS / MCSE against ArviZ, table and gates."""
+"""Tests for scaling_bayes.posterior.diagnostics: numpy R-hat / ESS / MCSE against ArviZ, table and gates."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scaling_bayes import diagnostics as diag
-from scaling_bayes.diagnostics import DiagnosticWarning
+from scaling_bayes.posterior import diagnostics as diag
+from scaling_bayes.posterior.diagnostics import DiagnosticWarning
 
 
 def ar1(shape, phi=0.5, seed=0, offsets=None):

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scaling_bayes.forecast import predict
+from scaling_bayes.decisions.forecast import predict
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def test_seed(chin):
 
 
 def test_compute_optimal_frontier(chin):
-    from scaling_bayes.allocation import compute_optimal
+    from scaling_bayes.decisions.allocation import compute_optimal
 
     C = [1e20, 5.76e23, 1e26]
     df = predict(chin, C=C, compute_optimal=True)
@@ -96,7 +96,7 @@ def test_bad_inputs(chin, kwargs, match):
 
 
 def test_cli_predict(chin, tmp_path, capsys):
-    from scaling_bayes.cli import main
+    from scaling_bayes.cli.main import main
 
     path = chin.save(tmp_path / "fit.nc")
     out = tmp_path / "pred.csv"

@@ -1,4 +1,4 @@
-"""Hierarchical pooling (scaling_bayes.hierarchical): recovery, shrinkage, API, save/load, CLI.
+"""Hierarchical pooling (scaling_bayes.inference.hierarchical): recovery, shrinkage, API, save/load, CLI.
 
 One small hierarchical fit (the one-variable law ``power_N_E``, 3 groups of 18 runs and one of
 5, centred: the groups differ clearly) serves every default-run test; the real-data
@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import scaling_bayes as sb
-from scaling_bayes.hierarchical import fit_hierarchical, load_hierarchical, size_projection
+from scaling_bayes.inference.hierarchical import fit_hierarchical, load_hierarchical, size_projection
 
 #: Planted population: log alpha_g ~ Normal(log 0.35, 0.15); E_g, N_c,g per group.
 ALPHA_POP, ALPHA_SPREAD = 0.35, 0.15
@@ -25,7 +25,7 @@ SIZES = {"a": 18, "b": 18, "c": 18, "small": 5}
 
 def planted(seed: int = 3):
     """Groups drawn from the planted population; ``small`` has 5 runs at the small sizes."""
-    from scaling_bayes.inference import enable_x64_on_cpu
+    from scaling_bayes.inference.engine import enable_x64_on_cpu
 
     enable_x64_on_cpu()
     rng = np.random.default_rng(seed)
@@ -160,7 +160,7 @@ def test_settings_errors():
 
 
 def test_cli_group_flag(hier, tmp_path, capsys):
-    from scaling_bayes.cli import main
+    from scaling_bayes.cli.main import main
 
     _, df, _ = hier
     csv = tmp_path / "groups.csv"

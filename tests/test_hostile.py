@@ -90,11 +90,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import scaling_bayes as sb
-from scaling_bayes import inference
-from scaling_bayes.cli import main
-from scaling_bayes.data import DataError, EmptyDataError, load_data
-from scaling_bayes.laws import _REGISTRY, get_law
-from scaling_bayes.priors import resolve_priors
+from scaling_bayes.inference import engine as inference
+from scaling_bayes.cli.main import main
+from scaling_bayes.data.observations import DataError, EmptyDataError, load_data
+from scaling_bayes.laws.base import _REGISTRY, get_law
+from scaling_bayes.model.priors import resolve_priors
 
 SETTINGS = dict(deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -516,7 +516,7 @@ def tiny_fit(rows40):
 
 
 def test_save_interrupted_keeps_old_file(tiny_fit, tmp_path, monkeypatch):
-    from scaling_bayes import _arviz
+    from scaling_bayes.posterior import idata as _arviz
 
     target = tiny_fit.save(tmp_path / "fit.nc")
     before = target.read_bytes()
@@ -572,7 +572,7 @@ def test_cli_interrupt_during_sampling(tiny_fit, rows40, tmp_path, monkeypatch):
 
 
 def test_cli_interrupt_while_writing_outputs(tiny_fit, rows40, tmp_path, monkeypatch):
-    from scaling_bayes import results
+    from scaling_bayes.posterior import fit as results
 
     csv = tmp_path / "sweep.csv"
     rows40.to_csv(csv, index=False)

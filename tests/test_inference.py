@@ -5,7 +5,7 @@ import pytest
 from conftest import FAST, TRUTH, synthetic
 
 import scaling_bayes as sb
-from scaling_bayes.inference import _bucket, _chunk_length
+from scaling_bayes.inference.engine import _bucket, _chunk_length
 
 
 @pytest.mark.parametrize("law", list(TRUTH))
@@ -87,7 +87,7 @@ def test_diagnostics_warn_loudly():
     # two warmup iterations and ten draws cannot converge: warnings must name parameters
     import warnings
 
-    from scaling_bayes.diagnostics import DiagnosticWarning
+    from scaling_bayes.posterior.diagnostics import DiagnosticWarning
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

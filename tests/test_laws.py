@@ -2,7 +2,7 @@ import jax
 import numpy as np
 import pytest
 
-from scaling_bayes.laws import _REGISTRY, UnknownLawError, get_law, list_laws
+from scaling_bayes.laws.base import _REGISTRY, UnknownLawError, get_law, list_laws
 
 jax.config.update("jax_enable_x64", True)
 LAWS = list(_REGISTRY.values())

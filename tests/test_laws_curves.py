@@ -1,4 +1,4 @@
-"""Laws from scaling_bayes.laws_curves: BNSL, transfer, downstream error, routed MoE.
+"""Laws from scaling_bayes.laws.curves: BNSL, transfer, downstream error, routed MoE.
 
 Default run: formulas, registry and documentation, covariate columns, and one small synthetic
 recovery fit per law (60 rows -> padded 64, conftest.FAST). ``-m slow``: the BNSL paper's
@@ -15,15 +15,15 @@ import pytest
 from conftest import FAST
 
 import scaling_bayes as sb
-from scaling_bayes.data import COVARIATES, MissingColumnError, load_data
-from scaling_bayes.laws import INPUT_DESCRIPTIONS, get_law
-from scaling_bayes.laws_curves import (
+from scaling_bayes.data.observations import COVARIATES, MissingColumnError, load_data
+from scaling_bayes.laws.base import INPUT_DESCRIPTIONS, get_law
+from scaling_bayes.laws.curves import (
     EXAMPLE_TRUTH,
     make_bnsl,
     predict_curve,
     synthetic_example,
 )
-from scaling_bayes.priors import resolve_priors
+from scaling_bayes.model.priors import resolve_priors
 
 jax.config.update("jax_enable_x64", True)
 LAWS = ("bnsl1", "bnsl2", "transfer", "downstream_error", "routed_moe")
@@ -205,7 +205,7 @@ def test_predict_curve(moe_fit):
 
 
 def test_cli_fit_with_a_covariate(tmp_path, capsys):
-    from scaling_bayes.cli import main
+    from scaling_bayes.cli.main import main
 
     csv = tmp_path / "transfer.csv"
     synthetic_example("transfer", seed=1).rename(columns={"L_train": "train_loss"}).to_csv(

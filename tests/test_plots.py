@@ -15,7 +15,7 @@ def chin(epoch_fit):
 def test_each_plot_returns_a_figure(chin):
     import matplotlib.pyplot as plt
 
-    from scaling_bayes import plots
+    from scaling_bayes.plots import fits as plots
 
     for make in (plots.plot_data_fit, plots.plot_isoflop, plots.plot_forecast,
                  plots.plot_frontier, plots.plot_exponents):
@@ -29,8 +29,8 @@ def test_each_plot_returns_a_figure(chin):
 
 
 def test_save_all_and_cli(chin, tmp_path, capsys):
-    from scaling_bayes import plots
-    from scaling_bayes.cli import main
+    from scaling_bayes.plots import fits as plots
+    from scaling_bayes.cli.main import main
 
     paths = plots.save_all(chin, tmp_path / "figs")
     names = {p.name for p in paths}

@@ -1,7 +1,7 @@
 import pytest
 
-from scaling_bayes.laws import get_law
-from scaling_bayes.priors import Prior, PriorError, default_priors, resolve_priors
+from scaling_bayes.laws.base import get_law
+from scaling_bayes.model.priors import Prior, PriorError, default_priors, resolve_priors
 
 
 def test_defaults_cover_every_site_and_sigma():

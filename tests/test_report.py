@@ -1,6 +1,6 @@
 import re
 
-from scaling_bayes.cli import main
+from scaling_bayes.cli.main import main
 from scaling_bayes.report import build_report
 
 
@@ -28,7 +28,7 @@ def test_report_cli_from_a_fit_file(small_fit, tmp_path, capsys):
 def test_isoflop_groups_from_raw_compute(small_fit):
     import numpy as np
 
-    from scaling_bayes.plots import _budgets, figure_makers
+    from scaling_bayes.plots.fits import _budgets, figure_makers
 
     assert _budgets(small_fit) == []  # random design: no shared budgets, no IsoFLOP figure
     assert "isoflop" not in figure_makers(small_fit)

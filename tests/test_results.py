@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import scaling_bayes as sb
-from scaling_bayes.results import FitFileError, atomic_write
+from scaling_bayes.posterior.fit import FitFileError, atomic_write
 
 
 def test_save_load_is_lossless(small_fit, tmp_path):
@@ -76,7 +76,7 @@ def test_saved_file_matches_arviz_own_writer(small_fit, tmp_path):
     writes for the same data: same groups, variables, dimensions, coordinates and values."""
     import arviz as az
 
-    from scaling_bayes import _arviz
+    from scaling_bayes.posterior import idata as _arviz
 
     ours = az.from_netcdf(str(small_fit.save(tmp_path / "ours.nc")))
     f = small_fit
@@ -145,8 +145,8 @@ def test_posterior_predictive_follows_the_likelihood_and_seed(tiny_real_fit):
     fit's nu here; Normal for a normal-likelihood fit), from an RNG fixed by the fit's seed."""
     import dataclasses
 
-    from scaling_bayes import results
-    from scaling_bayes.forecast import _standard_noise
+    from scaling_bayes.posterior import fit as results
+    from scaling_bayes.decisions.forecast import _standard_noise
 
     f = tiny_real_fit
     theta = {k: f.posterior[k] for k in f.law.param_names}
@@ -178,7 +178,7 @@ def test_files_without_posterior_predictive_still_load(small_fit, tmp_path):
     stored posterior, identical to what a save writes today."""
     import arviz as az
 
-    from scaling_bayes import _arviz
+    from scaling_bayes.posterior import idata as _arviz
 
     old = {k: v for k, v in small_fit._groups().items() if k != "posterior_predictive"}
     path = tmp_path / "old.nc"
@@ -194,7 +194,7 @@ def test_files_without_posterior_predictive_still_load(small_fit, tmp_path):
 
 
 def test_damaged_posterior_predictive_is_an_error(small_fit, tmp_path):
-    from scaling_bayes import _arviz
+    from scaling_bayes.posterior import idata as _arviz
 
     groups = small_fit._groups()
     groups["posterior_predictive"] = groups["posterior_predictive"].isel(obs=slice(0, 3))
@@ -208,7 +208,7 @@ def test_law_log_loss_chunks_give_the_same_means(monkeypatch):
     """Draws are evaluated in chunks of one size (the last padded): same values as one call."""
     from types import SimpleNamespace
 
-    from scaling_bayes import results
+    from scaling_bayes.posterior import fit as results
 
     law = sb.get_law("chinchilla")
     rng = np.random.default_rng(0)

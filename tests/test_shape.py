@@ -9,10 +9,10 @@ import pytest
 from conftest import FAST, SHARED_DATA, TRUTH
 
 import scaling_bayes as sb
-from scaling_bayes import shape
-from scaling_bayes.cli import main
-from scaling_bayes.data import MissingColumnError, NonPositiveError, load_data
-from scaling_bayes.laws import SHAPE_REF_ASPECT, get_law, with_shape
+from scaling_bayes.evaluation import shape
+from scaling_bayes.cli.main import main
+from scaling_bayes.data.observations import MissingColumnError, NonPositiveError, load_data
+from scaling_bayes.laws.base import SHAPE_REF_ASPECT, get_law, with_shape
 
 PLANTED = {"shape_slope": 0.04, "shape_curv": 0.008}  # best aspect 64 * 2^-2.5 = 11.3
 NONE = {"shape_slope": 0.0, "shape_curv": 0.0}
@@ -20,7 +20,7 @@ NONE = {"shape_slope": 0.0, "shape_curv": 0.0}
 
 def shaped_sweep(effect, n: int = 60, sigma: float = 0.01, seed: int = 1) -> pd.DataFrame:
     """Chinchilla at TRUTH times a shape factor; widths/depths realise the aspect ratios."""
-    from scaling_bayes.inference import enable_x64_on_cpu
+    from scaling_bayes.inference.engine import enable_x64_on_cpu
 
     enable_x64_on_cpu()
     rng = np.random.default_rng(seed)
@@ -62,7 +62,7 @@ def _interval(fit, name, level=0.9):
 def test_sampler_and_textbook_forms_agree(name):
     import jax.numpy as jnp
 
-    from scaling_bayes.inference import enable_x64_on_cpu
+    from scaling_bayes.inference.engine import enable_x64_on_cpu
 
     enable_x64_on_cpu()
     law = get_law(name)
@@ -347,7 +347,7 @@ def test_compare_gives_shape_laws_allocations(planted):
 def test_standard_figures_of_a_shape_fit(planted, tmp_path):
     """The fit command's figures: base-law figures at aspect 64, the shape factor, observed vs
     predicted; every axis labelled."""
-    from scaling_bayes import plots
+    from scaling_bayes.plots import fits as plots
 
     names = set(plots.figure_makers(planted.with_shape))
     assert {"observed_vs_predicted", "data_fit", "frontier", "exponents", "shape_factor"} <= names

@@ -28,7 +28,8 @@ def _unlabelled(fig) -> list[str]:
 def test_style_applied_and_save_writes_vector_pdf_and_png(tmp_path):
     import matplotlib
 
-    from scaling_bayes import _style, plots
+    from scaling_bayes.plots import style as _style
+    from scaling_bayes.plots import fits as plots
 
     plt = _style.pyplot()
     assert matplotlib.rcParams["pdf.fonttype"] == 42
@@ -58,7 +59,10 @@ def test_style_applied_and_save_writes_vector_pdf_and_png(tmp_path):
 
 
 def test_every_figure_labels_its_axes(epoch_fit):
-    from scaling_bayes import _style, checks, comparison, plots
+    from scaling_bayes.plots import style as _style
+    from scaling_bayes.evaluation import checks
+    from scaling_bayes.evaluation import comparison
+    from scaling_bayes.plots import fits as plots
 
     plt = _style.pyplot()
     chin = epoch_fit("chinchilla")

@@ -4,7 +4,7 @@ one (200 simulations per law) is benchmarks/sbc.py, with results in benchmarks/s
 import numpy as np
 import pytest
 
-from scaling_bayes.validate import _chi2_sf, plot_sbc, sbc, uniformity_test
+from scaling_bayes.evaluation.sbc import _chi2_sf, plot_sbc, sbc, uniformity_test
 
 
 def test_small_sbc_chinchilla(tmp_path):
