@@ -12,7 +12,8 @@ from pathlib import Path
 
 import jax
 
-from scaling_bayes.evaluation.sbc import plot_sbc, sbc
+from scaling_bayes.evaluation.sbc import sbc
+from scaling_bayes.plots.sbc import plot_sbc
 
 
 def run(

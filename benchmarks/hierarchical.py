@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 import scaling_bayes as sb
-from scaling_bayes.inference.hierarchical import pooling_fits, pooling_loo
+from scaling_bayes.evaluation.pooling import pooling_fits, pooling_loo
 
 BUDGETS = (1e20, 1e21, 1e22)
 

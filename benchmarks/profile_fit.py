@@ -40,7 +40,7 @@ def child(args) -> dict:
     import jax
 
     import scaling_bayes as sb
-    from scaling_bayes.cli import main as cli
+    from scaling_bayes.inference.aot import enable_cache
     from scaling_bayes.inference import engine  # noqa: F401
 
     import_s = time.perf_counter() - t
@@ -56,7 +56,7 @@ def child(args) -> dict:
                 per_fun[kw.get("fun_name", "?")] += duration
 
     jax.monitoring.register_event_duration_secs_listener(listener)
-    cli._enable_cache()
+    enable_cache()  # as the CLI does
     import pandas as pd
     from _common import chinchilla_arrays
 

@@ -15,14 +15,15 @@ from pathlib import Path
 
 import jax
 
-from scaling_bayes.laws.base import _REGISTRY
-from scaling_bayes.evaluation.sbc import plot_sbc, sbc
+from scaling_bayes.laws import LAWS
+from scaling_bayes.evaluation.sbc import sbc
+from scaling_bayes.plots.sbc import plot_sbc
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sims", type=int, default=200)
-    ap.add_argument("--laws", default=",".join(_REGISTRY))
+    ap.add_argument("--laws", default=",".join(LAWS))
     ap.add_argument("--chains", type=int, default=2)
     ap.add_argument("--warmup", type=int, default=250)
     ap.add_argument("--draws", type=int, default=300)

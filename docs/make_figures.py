@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     gem = sb.load_dataset("gemstones2025")
     gem = gem[gem["phase"] == "after_cooldown"]
     t0 = time.perf_counter()
-    shape_res = sb.shape.shape_analysis(
+    shape_res = sb.shape_analysis(
         gem, "chinchilla", columns={"N": "N_nonembedding"}, seed=0, target_accept=0.95
     )
     problems = [p for f in (shape_res.without, shape_res.with_shape) for p in f.check()]
@@ -61,8 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     figures = {
         "chinchilla_fit": sb.plots.plot_data_fit(chinchilla),
         "compute_optimal_frontier": sb.plots.plot_frontier(chinchilla),
-        "kaplan_vs_chinchilla": sb.comparison.plot(comparison),
-        "gemstones_shape": shape_res.plot(),
+        "kaplan_vs_chinchilla": sb.plots.plot_comparison(comparison),
+        "gemstones_shape": sb.plots.plot_shape(shape_res.without, shape_res.with_shape),
     }
     for name, fig in figures.items():
         for path in sb.plots.save_figure(fig, args.out / f"{name}.png", dpi=DPI, close=True):

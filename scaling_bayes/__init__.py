@@ -13,28 +13,32 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-__version__ = "0.1.0"
+from scaling_bayes._core.version import __version__
 
 _EXPORTS = {
-    "fit": "scaling_bayes.inference.engine",
+    "fit": "scaling_bayes.inference.fit",
     "fit_many": "scaling_bayes.inference.many",
-    "ManyFits": "scaling_bayes.inference.many",
+    "ManyFits": "scaling_bayes.posterior.many",
     "fit_hierarchical": "scaling_bayes.inference.hierarchical",
-    "HierarchicalFit": "scaling_bayes.inference.hierarchical",
-    "load_hierarchical": "scaling_bayes.inference.hierarchical",
-    "compare_pooling": "scaling_bayes.inference.hierarchical",
-    "SamplerConfig": "scaling_bayes.inference.engine",
+    "HierarchicalFit": "scaling_bayes.posterior.hierarchical",
+    "load_hierarchical": "scaling_bayes.posterior.hierarchical",
+    "compare_pooling": "scaling_bayes.evaluation.pooling",
+    "SamplerConfig": "scaling_bayes.model.settings",
+    "NUTSSettings": "scaling_bayes.model.settings",
+    "ModelSettings": "scaling_bayes.model.settings",
+    "SettingsError": "scaling_bayes.model.settings",
     "Fit": "scaling_bayes.posterior.fit",
-    "load_fit": "scaling_bayes.posterior.fit",
+    "load_fit": "scaling_bayes.posterior.formats",
     "load_data": "scaling_bayes.data.observations",
     "ScalingData": "scaling_bayes.data.observations",
+    "ScalingBayesError": "scaling_bayes._core.errors",
     "DataError": "scaling_bayes.data.observations",
     "load_dataset": "scaling_bayes.data.datasets",
     "list_datasets": "scaling_bayes.data.datasets",
     "list_laws": "scaling_bayes.laws.base",
     "get_law": "scaling_bayes.laws.base",
     "Law": "scaling_bayes.laws.base",
-    "custom_law": "scaling_bayes.laws.more",
+    "custom_law": "scaling_bayes.model.custom",
     "Prior": "scaling_bayes.model.priors",
     "default_priors": "scaling_bayes.model.priors",
     "compute_optimal": "scaling_bayes.decisions.allocation",
@@ -45,7 +49,7 @@ _EXPORTS = {
     "compare": "scaling_bayes.evaluation.comparison",
     "compare_conventions": "scaling_bayes.evaluation.comparison",
     "backtest": "scaling_bayes.evaluation.backtest",
-    "shape_analysis": "scaling_bayes.evaluation.shape",
+    "shape_analysis": "scaling_bayes.evaluation.shape_study",
     "enable_cache": "scaling_bayes.inference.aot",
 }
 
@@ -59,7 +63,8 @@ _SUBMODULES = {
     "baselines": "scaling_bayes.evaluation.baselines",
     "comparison": "scaling_bayes.evaluation.comparison",
     "backtesting": "scaling_bayes.evaluation.backtest",
-    "shape": "scaling_bayes.evaluation.shape",
+    "shape": "scaling_bayes.decisions.shape",
+    "shape_study": "scaling_bayes.evaluation.shape_study",
     "datasets": "scaling_bayes.data.datasets",
     "diagnostics": "scaling_bayes.posterior.diagnostics",
     "results": "scaling_bayes.posterior.fit",
@@ -88,28 +93,34 @@ def __dir__():
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from scaling_bayes.inference.aot import enable_cache
+    from scaling_bayes._core.errors import ScalingBayesError
+    from scaling_bayes.data.datasets import list_datasets, load_dataset
+    from scaling_bayes.data.observations import DataError, ScalingData, load_data
     from scaling_bayes.decisions.allocation import (
         compute_optimal,
         compute_waste,
         inference_optimal,
         target_loss,
     )
+    from scaling_bayes.decisions.forecast import predict
     from scaling_bayes.evaluation.backtest import backtest
     from scaling_bayes.evaluation.comparison import compare, compare_conventions
-    from scaling_bayes.data.observations import DataError, ScalingData, load_data
-    from scaling_bayes.data.datasets import list_datasets, load_dataset
-    from scaling_bayes.decisions.forecast import predict
-    from scaling_bayes.inference.hierarchical import (
-        HierarchicalFit,
-        compare_pooling,
-        fit_hierarchical,
-        load_hierarchical,
-    )
-    from scaling_bayes.inference.engine import SamplerConfig, fit
+    from scaling_bayes.evaluation.pooling import compare_pooling
+    from scaling_bayes.evaluation.shape_study import shape_analysis
+    from scaling_bayes.inference.aot import enable_cache
+    from scaling_bayes.inference.fit import fit
+    from scaling_bayes.inference.hierarchical import fit_hierarchical
+    from scaling_bayes.inference.many import fit_many
     from scaling_bayes.laws.base import Law, get_law, list_laws
-    from scaling_bayes.laws.more import custom_law
-    from scaling_bayes.inference.many import ManyFits, fit_many
+    from scaling_bayes.model.custom import custom_law
     from scaling_bayes.model.priors import Prior, default_priors
-    from scaling_bayes.posterior.fit import Fit, load_fit
-    from scaling_bayes.evaluation.shape import shape_analysis
+    from scaling_bayes.model.settings import (
+        ModelSettings,
+        NUTSSettings,
+        SamplerConfig,
+        SettingsError,
+    )
+    from scaling_bayes.posterior.fit import Fit
+    from scaling_bayes.posterior.formats import load_fit
+    from scaling_bayes.posterior.hierarchical import HierarchicalFit, load_hierarchical
+    from scaling_bayes.posterior.many import ManyFits

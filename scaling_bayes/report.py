@@ -2,7 +2,8 @@
 figures (embedded as PNG), ready to attach to a paper draft or a planning document.
 
 The report computes nothing new about the posterior except the allocation table and the
-posterior predictive check (both with explicit seeds); figures come from :mod:`scaling_bayes.plots.fits`.
+posterior predictive check (both with explicit seeds); figures come from
+:mod:`scaling_bayes.plots`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
+
+from scaling_bayes._core.io import atomic_write
+from scaling_bayes.decisions.allocation import check_allocatable, compute_optimal
+from scaling_bayes.evaluation.checks import posterior_predictive
+from scaling_bayes.plots import fits as plots
+from scaling_bayes.plots.checks import plot_predictive_check
+from scaling_bayes.plots.style import figure_bytes
 
 _CSS = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;
@@ -42,8 +50,6 @@ _CAPTIONS = {
 
 
 def _png(fig) -> str:
-    from scaling_bayes.plots.style import figure_bytes
-
     return base64.b64encode(figure_bytes(fig, "png", dpi=110, close=True)).decode("ascii")
 
 
@@ -59,10 +65,6 @@ def build_report(
     title: str | None = None,
 ) -> str:
     """The report as an HTML string (figures embedded; no external files or links needed)."""
-    from scaling_bayes.plots import fits as plots
-    from scaling_bayes.decisions.allocation import check_allocatable, compute_optimal
-    from scaling_bayes.evaluation.checks import plot_predictive_check, posterior_predictive
-
     esc = html.escape
     law, data, cfg = fit.law, fit.data, fit.config
     title = title or f"Bayesian fit of the {law.name} scaling law"
@@ -176,7 +178,5 @@ def build_report(
 
 def write_report(fit, path, **kwargs) -> Path:
     """Write :func:`build_report` to ``path`` atomically; returns the path."""
-    from scaling_bayes.posterior.fit import atomic_write
-
     text = build_report(fit, **kwargs)
     return atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))

@@ -38,7 +38,7 @@ def synthetic(law_name: str, n: int = 60, sigma: float = 0.01, seed: int = 0):
     """A sweep drawn from ``law_name`` at TRUTH with log-normal noise ``sigma``."""
     import pandas as pd
 
-    from scaling_bayes.inference.engine import enable_x64_on_cpu
+    from scaling_bayes._core.env import enable_x64_on_cpu
     from scaling_bayes.laws.base import get_law
 
     enable_x64_on_cpu()  # the same data whether or not a fit has already switched x64 on
@@ -86,17 +86,19 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session", autouse=True)
 def _sampler_seed_shift(request):
     """``--sampler-seed-shift K``: every sampler configuration gets ``seed + K`` (the data that
-    tests simulate keep their own seeds). Patched where configurations are built."""
+    tests simulate keep their own seeds). Patched where every fit's configuration is validated,
+    once per fit (``model.settings.sampler_config`` calls ``SamplerConfig.validate``; settings
+    objects themselves, e.g. the seed of SBC's simulations, are not shifted)."""
     shift = request.config.getoption("--sampler-seed-shift")
     if not shift:
         yield
         return
     import dataclasses
 
-    from scaling_bayes.inference import engine as inference
+    from scaling_bayes.model.settings import SamplerConfig
 
     with pytest.MonkeyPatch.context() as mp:
-        original = inference.SamplerConfig.validate
+        original = SamplerConfig.validate
 
         def validate(self):
             if not getattr(self, "_shifted", False):
@@ -104,8 +106,8 @@ def _sampler_seed_shift(request):
                 object.__setattr__(self, "seed", (self.seed + shift) % 2**32)
             original(self)
 
-        mp.setattr(inference.SamplerConfig, "validate", validate)
-        assert dataclasses.is_dataclass(inference.SamplerConfig)
+        mp.setattr(SamplerConfig, "validate", validate)
+        assert dataclasses.is_dataclass(SamplerConfig)
         yield
 
 

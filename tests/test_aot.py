@@ -75,12 +75,12 @@ def test_other_settings_get_their_own_programs(export_dir):
 
 
 def test_user_law_is_never_stored(export_dir):
-    from scaling_bayes.laws.base import _REGISTRY, get_law, is_builtin
-    from scaling_bayes.laws.more import custom_law
+    from scaling_bayes.laws import LAWS, get_law, is_builtin
+    from scaling_bayes.model.custom import custom_law
 
     assert is_builtin(get_law("chinchilla"))
     name = "test_aot_user_power"
-    _REGISTRY.pop(name, None)
+    LAWS.unregister(name)
     import jax.numpy as jnp
 
     try:
@@ -92,4 +92,4 @@ def test_user_law_is_never_stored(export_dir):
         sb.fit(df, law=law, seed=0, warn=False, **QUICK)
         assert not list(export_dir.iterdir())
     finally:
-        _REGISTRY.pop(name, None)
+        LAWS.unregister(name)

@@ -10,6 +10,7 @@ import pytest
 
 import scaling_bayes as sb
 from scaling_bayes.evaluation import backtest as bt
+from scaling_bayes.plots.backtest import plot_backtest
 
 SMALL = {"chains": 4, "warmup": 200, "draws": 200, "seed": 0}
 A3_GRID = {"e": [0.0, 0.5], "a": [5.0, 10.0], "b": [5.0, 10.0], "alpha": [0.5], "beta": [0.5]}
@@ -62,11 +63,13 @@ def test_backtest_predictions(result, chin):
 def test_scores_against_closed_forms():
     from scipy import stats
 
+    from scaling_bayes.model.likelihoods import LIKELIHOODS
+
     y = np.array([0.1, -0.3])
     mu, s = np.array([[0.0, 0.0]]), np.array([[0.2]])
-    np.testing.assert_allclose(bt._logpdf(y[None], mu, s, "student_t", 4.0)[0],
+    np.testing.assert_allclose(LIKELIHOODS["student_t"].logpdf(y[None], mu, s, 4.0)[0],
                                stats.t.logpdf(y, 4.0, 0.0, 0.2))
-    np.testing.assert_allclose(bt._logpdf(y[None], mu, s, "normal", 4.0)[0],
+    np.testing.assert_allclose(LIKELIHOODS["normal"].logpdf(y[None], mu, s, 4.0)[0],
                                stats.norm.logpdf(y, 0.0, 0.2))
     # CRPS of a N(0, 1) predictive at y = 0 is (sqrt(2) - 1)/sqrt(pi)
     draws = np.random.default_rng(0).standard_normal((200_000, 1))
@@ -77,7 +80,7 @@ def test_scores_against_closed_forms():
 def test_plot_backtest(result):
     import matplotlib.pyplot as plt
 
-    fig = bt.plot_backtest(result)
+    fig = plot_backtest(result)
     assert len(fig.axes) == 3
     assert all("observed" in ax.get_xlabel() for ax in fig.axes)
     assert "predicted" in fig.axes[0].get_ylabel()
@@ -109,8 +112,8 @@ def test_invalid_cutoffs(chin):
 
 
 def test_cli_backtest_end_to_end(tmp_path, capsys, monkeypatch, result):
-    from scaling_bayes.cli import main as cli
     from scaling_bayes.cli import compare as cli_compare
+    from scaling_bayes.cli import main as cli
     from scaling_bayes.cli import plan as cli_plan
 
     p = cli.build_parser()

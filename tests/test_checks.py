@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 from conftest import synthetic
 
-from scaling_bayes.evaluation.checks import plot_predictive_check, posterior_predictive, prior_predictive
+from scaling_bayes.evaluation.checks import posterior_predictive, prior_predictive
+from scaling_bayes.plots.checks import plot_predictive_check
 
 
 def test_posterior_predictive_is_calibrated_on_well_specified_data(small_fit, tmp_path):

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from scaling_bayes.evaluation import comparison as cm
+from scaling_bayes.plots import comparison as plot_cm
 
 #: a small Approach-3 start grid (the default 4500-start grid is exercised in test_baselines)
 A3_GRID = {"e": [0.0, 0.5], "a": [5.0, 10.0], "b": [5.0, 10.0], "alpha": [0.5], "beta": [0.5]}
@@ -62,7 +63,7 @@ def test_compare_allocations_and_forecasts(result):
 def test_compare_plot(result):
     import matplotlib.pyplot as plt
 
-    fig = cm.plot(result)
+    fig = plot_cm.plot_comparison(result)
     assert len(fig.axes) == 3
     assert all(ax.get_xlabel() for ax in fig.axes)
     assert "ELPD" in fig.axes[0].get_xlabel()
@@ -126,7 +127,7 @@ def test_compare_conventions_synthetic():
     assert set(res.allocations["method"]) == {"total", "non_embedding"}
     import matplotlib.pyplot as plt
 
-    fig = cm.plot_conventions(res)
+    fig = plot_cm.plot_conventions(res)
     assert all(ax.get_xlabel() for ax in fig.axes)
     plt.close(fig)
     with pytest.raises(ValueError, match="column 'nope'"):

@@ -21,8 +21,6 @@ import pandas as pd
 import pytest
 
 import scaling_bayes as sb
-from scaling_bayes.inference import hierarchical
-from scaling_bayes.inference import engine as inference
 from scaling_bayes.cli.main import main
 from scaling_bayes.data.observations import (
     DataError,
@@ -35,6 +33,8 @@ from scaling_bayes.data.observations import (
     load_data,
     sniff_delimiter,
 )
+from scaling_bayes.inference import engine as inference
+from scaling_bayes.inference import hierarchical
 
 
 class _ReachedCompile(Exception):

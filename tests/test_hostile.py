@@ -90,10 +90,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import scaling_bayes as sb
-from scaling_bayes.inference import engine as inference
 from scaling_bayes.cli.main import main
 from scaling_bayes.data.observations import DataError, EmptyDataError, load_data
-from scaling_bayes.laws.base import _REGISTRY, get_law
+from scaling_bayes.inference import engine as inference
+from scaling_bayes.laws import LAWS, get_law
 from scaling_bayes.model.priors import resolve_priors
 
 SETTINGS = dict(deadline=None, derandomize=True, database=None,
@@ -262,7 +262,7 @@ def test_load_data_csv_valid_or_data_error(text):
 
 
 @settings(max_examples=25, **SETTINGS)
-@given(csv_texts(), st.sampled_from(sorted(_REGISTRY)))
+@given(csv_texts(), st.sampled_from(sorted(LAWS)))
 def test_cli_hostile_csv_one_line_or_valid(text, law):
     with tempfile.TemporaryDirectory() as tmp:
         p = Path(tmp) / "sweep.csv"
@@ -572,7 +572,7 @@ def test_cli_interrupt_during_sampling(tiny_fit, rows40, tmp_path, monkeypatch):
 
 
 def test_cli_interrupt_while_writing_outputs(tiny_fit, rows40, tmp_path, monkeypatch):
-    from scaling_bayes.posterior import fit as results
+    from scaling_bayes._core import io as results
 
     csv = tmp_path / "sweep.csv"
     rows40.to_csv(csv, index=False)
@@ -585,7 +585,7 @@ def test_cli_interrupt_while_writing_outputs(tiny_fit, rows40, tmp_path, monkeyp
         return real(path, write)
 
     monkeypatch.setattr(sb, "fit", lambda *a, **k: tiny_fit, raising=False)
-    monkeypatch.setattr(inference, "fit", lambda *a, **k: tiny_fit)
+    monkeypatch.setattr("scaling_bayes.inference.fit.fit", lambda *a, **k: tiny_fit)
     monkeypatch.setattr(results, "atomic_write", interrupt_on_summary)
     code, _, err = cli(["fit", csv, "--law", "power_N", "--no-progress", "--no-plots",
                         "--out", out], compile_stub=False)

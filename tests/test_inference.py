@@ -124,3 +124,42 @@ def test_buckets_and_chunks():
     assert all(_bucket(n) >= n and _bucket(n) <= 1.25 * n + 16 for n in range(1, 5000, 37))
     assert _chunk_length(1000, 1000) == 100 and _chunk_length(997, 1000) == 1
     assert _chunk_length(0, 300) == 15
+
+
+def test_settings_objects_validate_and_record_todays_keys():
+    from scaling_bayes.model.settings import resolve_settings
+
+    with pytest.raises(sb.SettingsError, match=r"chains must be an integer in \[1, 512\], got 0"):
+        sb.NUTSSettings(chains=0)
+    with pytest.raises(ValueError, match="unknown likelihood 'cauchy'"):
+        sb.ModelSettings(likelihood="cauchy")
+    assert sb.ModelSettings(nu=5).nu == 5.0 and isinstance(sb.ModelSettings(nu=5).nu, float)
+    config = sb.SamplerConfig.combine(sb.NUTSSettings(seed=3), sb.ModelSettings("normal"))
+    # saved in every fit file as this dict: the keys must not change
+    assert list(config.to_dict()) == ["seed", "chains", "warmup", "draws", "likelihood", "nu",
+                                      "target_accept", "max_tree_depth", "dense_mass", "n_starts"]
+    assert config.nuts == sb.NUTSSettings(seed=3) and config.model == sb.ModelSettings("normal")
+    # keywords fill in; given with the object they must agree with it
+    nuts, model = resolve_settings(None, None, chains=2, nu=3)
+    assert nuts == sb.NUTSSettings(chains=2) and model == sb.ModelSettings(nu=3.0)
+    assert resolve_settings(sb.NUTSSettings(chains=2), chains=2)[0].chains == 2
+    with pytest.raises(sb.SettingsError, match="chains=3 disagrees with sampler.chains=2"):
+        resolve_settings(sb.NUTSSettings(chains=2), chains=3)
+    with pytest.raises(sb.SettingsError, match="nu=5 disagrees with model.nu=4.0"):
+        resolve_settings(model=sb.ModelSettings(), nu=5)
+    # a fit's config holds both
+    assert resolve_settings(config) == (config.nuts, config.model)
+
+
+def test_sampler_object_gives_the_keyword_fit():
+    df = synthetic("power_N")
+    kw = dict(law="power_N", warn=False)
+    a = sb.fit(df, seed=0, likelihood="normal", **FAST, **kw)
+    b = sb.fit(df, sampler=sb.NUTSSettings(seed=0, **FAST), model=sb.ModelSettings("normal"),
+               **kw)
+    assert a.config == b.config
+    for k in a.posterior:
+        np.testing.assert_array_equal(a.posterior[k], b.posterior[k])
+    # a fit's config is a valid sampler argument (keywords must agree with it)
+    with pytest.raises(sb.SettingsError, match="disagrees with sampler.seed"):
+        sb.fit(df, sampler=a.config, seed=a.config.seed + 1, **kw)

@@ -2,13 +2,31 @@ import jax
 import numpy as np
 import pytest
 
-from scaling_bayes.laws.base import _REGISTRY, UnknownLawError, get_law, list_laws
+import scaling_bayes as sb
+from scaling_bayes.laws import (
+    LAWS,
+    SHAPE_REF_ASPECT,
+    LawRegistry,
+    UnknownLawError,
+    get_law,
+    is_builtin,
+    list_laws,
+    register_law,
+    shape_pair,
+)
 
 jax.config.update("jax_enable_x64", True)
-LAWS = list(_REGISTRY.values())
+ALL_LAWS = LAWS.laws()
+
+#: Registration order of the built-in laws (the CLI listing and the golden file follow it).
+BUILTIN_ORDER = (
+    "chinchilla", "kaplan", "power_N", "power_N_E", "power_D", "power_D_E", "power_C",
+    "power_C_E", "chinchilla_shape", "kaplan_shape", "bnsl1", "bnsl2", "transfer",
+    "downstream_error", "routed_moe", "data_constrained", "overtraining", "kaplan_learning_curve",
+)
 
 
-@pytest.mark.parametrize("law", LAWS, ids=lambda law: law.name)
+@pytest.mark.parametrize("law", ALL_LAWS, ids=lambda law: law.name)
 def test_sampler_and_textbook_forms_agree(law):
     rng = np.random.default_rng(1)
     for _ in range(5):
@@ -19,7 +37,7 @@ def test_sampler_and_textbook_forms_agree(law):
                for v in law.inputs}
         ref = {v: 10 ** rng.uniform(*((0.5, 2.5) if v == "aspect" else (7, 10)))
                for v in law.inputs}
-        # a number in initial_ref is a fixed reference scale the sampler relies on (laws_more)
+        # a number in initial_ref is a fixed reference scale the sampler relies on
         ref.update({v: r for v, r in law.initial_ref.items() if not isinstance(r, str)})
         x = {v: np.log(raw[v] / ref[v]) for v in law.inputs}
         a = np.asarray(law.sampler_log_loss(phi, x))
@@ -64,3 +82,98 @@ def test_public_api_names():
         assert getattr(sb, name) is not None, name
     assert callable(sb.fit) and callable(sb.compute_optimal) and callable(sb.predict)
     assert callable(sb.fit_many) and sb.allocation.compute_optimal is sb.compute_optimal
+
+
+def test_builtin_laws_register_in_a_fixed_order():
+    builtins = tuple(n for n in LAWS.names() if is_builtin(LAWS.get(n)))
+    assert builtins == BUILTIN_ORDER
+    assert tuple(list_laws())[: len(BUILTIN_ORDER)] == BUILTIN_ORDER
+    assert tuple(LAWS)[: len(BUILTIN_ORDER)] == BUILTIN_ORDER  # iterates over names
+    assert "chinchilla" in LAWS and get_law("chinchilla") in LAWS and "chinchila" not in LAWS
+
+
+def test_registry_register_get_unregister():
+    reg = LawRegistry()
+    law = get_law("power_N")
+    assert reg.register(law) is law and reg.get("power_N") is law and reg.names() == ("power_N",)
+    assert len(reg) == 1 and list(reg) == ["power_N"] and reg.laws() == (law,)
+    with pytest.raises(ValueError, match="already registered"):
+        reg.register(law)
+    with pytest.raises(TypeError, match="Law"):
+        reg.register("power_N")
+    assert reg.unregister("power_N") is law and "power_N" not in reg
+    assert reg.unregister("power_N") is None
+    with pytest.raises(UnknownLawError):
+        reg.get("power_N")
+
+
+def test_user_law_goes_through_the_public_registry():
+    import dataclasses
+
+    mine = dataclasses.replace(get_law("chinchilla"), name="test_laws_my_chinchilla")
+    LAWS.unregister(mine.name)
+    try:
+        assert register_law(mine) is mine and sb.get_law(mine.name) is mine
+        assert mine.name in sb.list_laws() and not is_builtin(mine)
+    finally:
+        LAWS.unregister(mine.name)
+    assert mine.name not in LAWS
+    with pytest.raises(ValueError, match="built-in"):
+        LAWS.unregister("chinchilla")
+    assert not is_builtin(dataclasses.replace(get_law("kaplan")))  # a copy is not the law
+
+
+def test_capabilities_live_on_the_law():
+    chin, kap = get_law("chinchilla"), get_law("kaplan")
+    assert chin.closed_form_allocation is not None
+    assert [law.name for law in ALL_LAWS if law.closed_form_allocation] == ["chinchilla"]
+    th = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": np.array([0.34]), "beta": np.array([0.28])}
+    ex = chin.allocation_exponents(th)
+    np.testing.assert_allclose(ex["a"] + ex["b"], 1.0)
+    np.testing.assert_allclose(ex["a"], 0.28 / 0.62)
+    ex = kap.allocation_exponents({"alpha_N": np.array([0.076]), "alpha_D": np.array([0.103])})
+    np.testing.assert_allclose(ex["a"], 1 / (1 + 0.076 / 0.103))
+    assert set(ex) == {"a", "b"} and get_law("power_N").allocation_exponents({}) is None
+    assert chin.allocatable and kap.allocatable and not get_law("data_constrained").allocatable
+    assert not get_law("chinchilla_shape").allocatable
+    assert not get_law("downstream_error").loss_in_nats and chin.loss_in_nats
+    assert get_law("routed_moe").input_descriptions == {
+        "N": "model size (parameters)", "experts": "number of experts (1 = dense)"}
+    for law in ALL_LAWS:
+        assert set(law.input_descriptions) == set(law.inputs)
+        assert all(v != law.input_descriptions[v] for v in law.inputs), law.name
+
+
+def test_closed_form_optimum_is_the_minimum_on_the_budget():
+    chin = get_law("chinchilla")
+    th = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.3392, "beta": 0.2849}
+    logC = np.log(1e23)
+    u, v = chin.closed_form_allocation.optimum(th, logC, np.log(6.0))
+    np.testing.assert_allclose(float(u + v), logC - np.log(6.0), rtol=1e-12)
+    du = np.linspace(-0.5, 0.5, 101)
+    losses = np.asarray(chin.log_loss(th, {"N": np.exp(u + du), "D": np.exp(v - du)}))
+    assert np.argmin(losses) == 50
+    logL = np.asarray(chin.log_loss(th, {"N": np.exp(u), "D": np.exp(v)}))
+    back = chin.closed_form_allocation.budget_for_loss(th, logL, np.log(6.0))
+    np.testing.assert_allclose(float(back), logC, rtol=1e-10)
+    assert np.isinf(chin.closed_form_allocation.budget_for_loss(th, np.log(1.5), np.log(6.0)))
+
+
+@pytest.mark.parametrize("name", ["chinchilla_shape", "kaplan_shape"])
+def test_shape_law_reference_view(name):
+    law = get_law(name)
+    base, shaped = shape_pair(name)
+    assert shaped is law and law.base_law is base and shape_pair(base.name) == (base, law)
+    assert base.reference_view is None and base.base_law is None
+    rng = np.random.default_rng(0)
+    phi = {s.name: rng.uniform(0.1, 0.5, size=7) for s in law.sites}
+    ref = {"N": 1e8, "D": 1e10, "aspect": 40.0}
+    view = law.reference_view(phi, ref, SHAPE_REF_ASPECT)
+    assert set(view) == set(base.site_names)
+    # the base law at the reference view is the shape law at aspect 64, draw by draw
+    raw = {"N": np.full(7, 3e8), "D": np.full(7, 5e10)}
+    a = np.asarray(base.log_loss(base.to_textbook(view, ref), raw))
+    b = np.asarray(law.log_loss(law.to_textbook(phi, ref), {**raw, "aspect": np.full(7, 64.0)}))
+    np.testing.assert_allclose(a, b, rtol=1e-10)
+    with pytest.raises(UnknownLawError):
+        shape_pair("power_N")

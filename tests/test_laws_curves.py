@@ -1,4 +1,4 @@
-"""Laws from scaling_bayes.laws.curves: BNSL, transfer, downstream error, routed MoE.
+"""Laws of scaling_bayes.laws.bnsl, .transfer, .moe: BNSL, transfer, downstream error, routed MoE.
 
 Default run: formulas, registry and documentation, covariate columns, and one small synthetic
 recovery fit per law (60 rows -> padded 64, conftest.FAST). ``-m slow``: the BNSL paper's
@@ -16,13 +16,8 @@ from conftest import FAST
 
 import scaling_bayes as sb
 from scaling_bayes.data.observations import COVARIATES, MissingColumnError, load_data
-from scaling_bayes.laws.base import INPUT_DESCRIPTIONS, get_law
-from scaling_bayes.laws.curves import (
-    EXAMPLE_TRUTH,
-    make_bnsl,
-    predict_curve,
-    synthetic_example,
-)
+from scaling_bayes.evaluation.examples import EXAMPLE_TRUTH, synthetic_example
+from scaling_bayes.laws import INPUT_DESCRIPTIONS, get_law, make_bnsl
 from scaling_bayes.model.priors import resolve_priors
 
 jax.config.update("jax_enable_x64", True)
@@ -182,7 +177,7 @@ def test_recovery_transfer():
 
 def test_recovery_downstream_error():
     fit = _recover("downstream_error")
-    p = predict_curve(fit, L_train=[2.0, 5.0])
+    p = sb.predict(fit, L_train=[2.0, 5.0])
     t = EXAMPLE_TRUTH["downstream_error"]
     truth = t["eps"] - t["k"] * np.exp(-t["gamma"] * np.array([2.0, 5.0]))
     assert np.all((p["pred_q5"] <= truth) & (truth <= p["pred_q95"]))
@@ -193,13 +188,13 @@ def test_recovery_routed_moe(moe_fit):
     assert s.loc["c", "q95"] > 0  # Clark et al.: experts help less as N grows (c > 0)
 
 
-def test_predict_curve(moe_fit):
-    p = predict_curve(moe_fit, N=[1e9, 1e10], experts=[1, 64], quantiles=(0.05, 0.5, 0.95))
+def test_predict_with_covariates(moe_fit):
+    p = sb.predict(moe_fit, N=[1e9, 1e10], experts=[1, 64], quantiles=(0.05, 0.5, 0.95))
     assert list(p.columns[:2]) == ["N", "experts"]
     assert {"mean", "mean_q5", "mean_q95", "pred_q5", "pred_q95"} <= set(p.columns)
     assert (p["pred_q5"] < p["mean_q50"]).all() and (p["mean_q50"] < p["pred_q95"]).all()
     with pytest.raises(ValueError, match="missing.*experts"):
-        predict_curve(moe_fit, N=[1e9])
+        sb.predict(moe_fit, N=[1e9])
     with pytest.raises(ValueError, match="needs inputs"):
         sb.forecast.predict(moe_fit, N=[1e9])
 

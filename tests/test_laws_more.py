@@ -1,4 +1,4 @@
-"""Laws of scaling_bayes/laws_more.py (issue 8): data_constrained (Muennighoff 2023),
+"""Laws of issue 8: data_constrained (Muennighoff 2023),
 overtraining (Gadre 2024), kaplan_learning_curve (Kaplan 2020 §5) and user-defined laws
 (custom_law): recovery on small synthetic sweeps (60 rows, padded to 64 like the other tests),
 their helpers, and, under ``-m slow``, the fits on real data."""
@@ -13,17 +13,16 @@ from conftest import FAST, TRUTH, synthetic
 from jax.scipy.special import logsumexp
 
 import scaling_bayes as sb
-from scaling_bayes.inference.engine import enable_x64_on_cpu
-from scaling_bayes.laws.base import _REGISTRY, get_law
-from scaling_bayes.laws.more import (
+from scaling_bayes._core.env import enable_x64_on_cpu
+from scaling_bayes.decisions.epochs import compute_optimal_unique, epoch_value
+from scaling_bayes.laws import (
     KAPLAN_2020_LEARNING_CURVE,
+    LAWS,
     MUENNIGHOFF_2023,
-    compute_optimal_unique,
-    custom_law,
-    epoch_value,
+    get_law,
     kaplan_min_conversions,
-    predict_with,
 )
+from scaling_bayes.model.custom import custom_law
 from scaling_bayes.posterior.fit import FitFileError
 
 #: Smaller than FAST: these laws compile their own programs, so keep the default run short.
@@ -40,7 +39,7 @@ OT_TRUTH = {"E": 1.69, "a": 400.0, "b": 1000.0, "eta": 0.15}
 
 
 def _simulate(law_name, theta, cols, n=60, sigma=0.01, seed=0):
-    from scaling_bayes.inference.engine import enable_x64_on_cpu
+    from scaling_bayes._core.env import enable_x64_on_cpu
 
     enable_x64_on_cpu()
     law = get_law(law_name)
@@ -119,10 +118,11 @@ CHIN_PRIORS = {
 @pytest.fixture
 def user_chinchilla():
     name = "test_user_chinchilla"
-    _REGISTRY.pop(name, None)
+    LAWS.unregister(name)
     law = custom_law(name, _chinchilla_fn, CHIN_PRIORS, inputs=("N", "D"))
+    assert LAWS.get(name) is law and sb.custom_law is custom_law
     yield law
-    _REGISTRY.pop(name, None)
+    LAWS.unregister(name)
 
 
 def test_custom_law_recovers_and_allocates_like_builtin(user_chinchilla, small_fit, tmp_path):
@@ -148,7 +148,7 @@ def test_custom_law_recovers_and_allocates_like_builtin(user_chinchilla, small_f
     assert np.isfinite(pred.filter(like="mean_q").to_numpy()).all()
     path = tmp_path / "user.nc"
     fit.save(path)
-    _REGISTRY.pop(user_chinchilla.name)
+    LAWS.unregister(user_chinchilla.name)
     with pytest.raises(FitFileError, match="custom_law"):
         sb.load_fit(path)
     custom_law(user_chinchilla.name, _chinchilla_fn, CHIN_PRIORS)
@@ -166,7 +166,7 @@ def test_custom_law_bad_input_is_caught_early():
     with pytest.raises(ValueError, match="reserved"):
         custom_law("x3", _chinchilla_fn, {"sigma": "HalfNormal(1.0)"}, register=False)
     law = custom_law("x4", _chinchilla_fn, {**CHIN_PRIORS, "lnX": "Normal(0, 1)"}, register=False)
-    assert "x4" not in _REGISTRY
+    assert "x4" not in LAWS
     assert {s.name: s.domain for s in law.sites}["lnX"] == "real"
     assert {s.name: s.domain for s in law.sites}["A"] == "positive"
 
@@ -186,11 +186,11 @@ def test_data_constrained_recovery_and_epoch_value():
     loss = ev[ev.quantity == "loss"].set_index("epochs")["q50"]
     assert loss.is_monotonic_decreasing  # more epochs still help, with diminishing returns
     # forecasts with the third input; the same numbers as epoch_value's loss
-    pred = predict_with(fit, N=1e8, D=[1e9, 4e9, 1.6e10, 6.4e10], U=1e9)
+    pred = sb.predict(fit, N=1e8, D=[1e9, 4e9, 1.6e10, 6.4e10], U=1e9)
     np.testing.assert_allclose(pred["mean_q50"], loss.to_numpy(), rtol=1e-10)
     assert (pred["pred_q5"] < pred["mean_q5"]).all() and (pred["pred_q95"] > pred["mean_q95"]).all()
     with pytest.raises(ValueError, match="missing U"):
-        predict_with(fit, N=1e8, D=1e9)
+        sb.predict(fit, N=1e8, D=1e9)
     # compute-optimal allocation when only U unique tokens exist: more epochs at larger budgets
     res = compute_optimal_unique(fit, [1e19, 1e21], unique_tokens=1e9)
     ep = res.quantity("epochs")["q50"].to_numpy()

@@ -11,7 +11,7 @@ from scaling_bayes._core.linalg import JACOBI_MAX_DIM, no_lapack, sym_eig
 def test_jacobi_matches_lapack(d):
     import jax
 
-    from scaling_bayes.inference.engine import enable_x64_on_cpu
+    from scaling_bayes._core.env import enable_x64_on_cpu
 
     enable_x64_on_cpu()
     rng = np.random.default_rng(d)

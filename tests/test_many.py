@@ -86,3 +86,26 @@ def test_fit_many_splits_data_sets_across_host_devices(tmp_path):
     truth = TRUTH["power_N"]["alpha_N"]
     assert all(lo <= truth <= hi for lo, hi in zip(r["q5"], r["q95"], strict=True))
     assert r["rhat"] < 1.05 and r["div"] == 0 and r["fit1_equal"]
+
+
+def test_save_load_is_lossless(many, tmp_path):
+    """ManyFits save as kind "many" (one file, a labelled fit axis) and load with
+    sb.load_fit: every array, the data of every fit and each fit as a Fit come back."""
+    a = synthetic("chinchilla", seed=0).iloc[:40]
+    b = synthetic("chinchilla", seed=1).assign(run=[f"run-{i}" for i in range(60)])
+    uneven = sb.fit_many({"a": a, "b": b}, law="chinchilla", seed=0, **FAST)
+    for m in (many, uneven):
+        back = sb.load_fit(m.save(tmp_path / "many.nc"))
+        assert isinstance(back, sb.ManyFits) and back.names == m.names
+        for k, v in m.posterior.items():
+            np.testing.assert_array_equal(back.posterior[k], v)
+        for k, v in m.sample_stats.items():
+            np.testing.assert_array_equal(back.sample_stats[k], v)
+            assert back.sample_stats[k].dtype == v.dtype
+        assert back.refs == m.refs and back.config == m.config and back.priors == m.priors
+        assert [d.hash() for d in back.datas] == [d.hash() for d in m.datas]
+        pd.testing.assert_frame_equal(back.summary(), m.summary())
+        for i in range(len(m)):
+            np.testing.assert_array_equal(back[i].log_likelihood, m[i].log_likelihood)
+    assert list(back.datas[1].extra["run"]) == list(b["run"])
+    assert "run" not in back.datas[0].extra.columns

@@ -23,25 +23,25 @@ import pandas as pd
 import pytest
 from conftest import TRUTH
 
-from scaling_bayes.inference import engine as inference
 from scaling_bayes.data.observations import load_data
-from scaling_bayes.laws.base import _REGISTRY
-from scaling_bayes.laws.curves import EXAMPLE_TRUTH
+from scaling_bayes.evaluation.examples import EXAMPLE_TRUTH
+from scaling_bayes.inference import engine as inference
+from scaling_bayes.laws import LAWS as REGISTRY
 from scaling_bayes.model.priors import resolve_priors
 
 jax.config.update("jax_enable_x64", True)
 
-LAWS = list(_REGISTRY.values())
+LAWS = list(REGISTRY.laws())
 SHAPE = {"shape_slope": 0.04, "shape_curv": 0.008}
 TRUTH = {**TRUTH, "chinchilla_shape": {**TRUTH["chinchilla"], **SHAPE},
          "kaplan_shape": {**TRUTH["kaplan"], **SHAPE},
-         # laws_more.py: published values (Muennighoff 2023; Kaplan 2020 §5) and a Gadre-like one
+         # published values (Muennighoff 2023; Kaplan 2020 §5) and a Gadre-like one
          "data_constrained": {"E": 1.87, "A": 521.0, "B": 1488.0, "alpha": 0.3527,
                               "beta": 0.3527, "R_D_star": 15.4, "R_N_star": 5.3},
          "overtraining": {"E": 1.69, "a": 60.0, "b": 60.0, "eta": 0.15},
          "kaplan_learning_curve": {"N_c": 6.5e13, "alpha_N": 0.077, "S_c": 2.1e3,
                                    "alpha_S": 0.76}}
-TRUTH = {**TRUTH, **EXAMPLE_TRUTH}  # laws_curves: bnsl1/2, transfer, downstream_error, routed_moe
+TRUTH = {**TRUTH, **EXAMPLE_TRUTH}  # bnsl1/2, transfer, downstream_error, routed_moe
 N_ROWS = 64  # a bucket size: n_pad == N_ROWS
 N_POINTS = 512
 
@@ -58,10 +58,10 @@ def sweep(n: int = N_ROWS, seed: int = 0) -> pd.DataFrame:
     # aspect ratio d_model/n_layers over its real range, corners included (shape laws)
     aspect = 10 ** rng.uniform(0, 3, n)
     aspect[:4] = [1.0, 1e3, 1e3, 1.0]
-    # unique tokens U <= D (1 to 1e4 epochs) and optimizer steps 1 to 1e6 (laws_more)
+    # unique tokens U <= D (1 to 1e4 epochs) and optimizer steps 1 to 1e6 (U, S laws)
     U = D / 10 ** rng.uniform(0, 4, n)
     S = 10 ** rng.uniform(0, 6, n)
-    # training-distribution loss like the losses, and 1 to 1e4 experts (laws_curves)
+    # training-distribution loss like the losses, and 1 to 1e4 experts (covariate laws)
     L_train = np.exp(rng.uniform(np.log(0.05), np.log(20.0), n))
     L_train[:2] = [20.0, 0.05]
     experts = 10 ** rng.uniform(0, 4, n)

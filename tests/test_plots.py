@@ -29,8 +29,8 @@ def test_each_plot_returns_a_figure(chin):
 
 
 def test_save_all_and_cli(chin, tmp_path, capsys):
-    from scaling_bayes.plots import fits as plots
     from scaling_bayes.cli.main import main
+    from scaling_bayes.plots import fits as plots
 
     paths = plots.save_all(chin, tmp_path / "figs")
     names = {p.name for p in paths}

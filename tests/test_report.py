@@ -28,9 +28,9 @@ def test_report_cli_from_a_fit_file(small_fit, tmp_path, capsys):
 def test_isoflop_groups_from_raw_compute(small_fit):
     import numpy as np
 
-    from scaling_bayes.plots.fits import _budgets, figure_makers
+    from scaling_bayes.plots.fits import figure_makers, isoflop_groups
 
-    assert _budgets(small_fit) == []  # random design: no shared budgets, no IsoFLOP figure
+    assert isoflop_groups(small_fit) == []  # random design: no shared budgets, no IsoFLOP figure
     assert "isoflop" not in figure_makers(small_fit)
     import pandas as pd
 
@@ -42,5 +42,5 @@ def test_isoflop_groups_from_raw_compute(small_fit):
     data = sb.load_data(pd.DataFrame(df))
     budgets = np.unique(data.C)
     fake = type("F", (), {"data": data})()
-    groups = _budgets(fake)
+    groups = isoflop_groups(fake)
     assert 2 <= len(groups) and all(np.isclose(c, budgets).any() for c, _ in groups)

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import scaling_bayes as sb
-from scaling_bayes.posterior.fit import FitFileError, atomic_write
+from scaling_bayes._core.io import atomic_write
+from scaling_bayes.posterior.fit import FitFileError
 
 
 def test_save_load_is_lossless(small_fit, tmp_path):
@@ -145,12 +146,12 @@ def test_posterior_predictive_follows_the_likelihood_and_seed(tiny_real_fit):
     fit's nu here; Normal for a normal-likelihood fit), from an RNG fixed by the fit's seed."""
     import dataclasses
 
-    from scaling_bayes.posterior import fit as results
-    from scaling_bayes.decisions.forecast import _standard_noise
+    from scaling_bayes.model.likelihoods import LIKELIHOODS
+    from scaling_bayes.posterior import draws as results
 
     f = tiny_real_fit
     theta = {k: f.posterior[k] for k in f.law.param_names}
-    mu = results.law_log_loss(f.law, theta, f.data)
+    mu = results.law_on_draws(f.law, theta, f.data)
     assert mu.shape == f.log_likelihood.shape
     # the law mean matches the law evaluated draw by draw
     one = {k: v[1, 7] for k, v in theta.items()}
@@ -160,8 +161,8 @@ def test_posterior_predictive_follows_the_likelihood_and_seed(tiny_real_fit):
     for likelihood, nu in (("student_t", f.config.nu), ("normal", 4.0)):
         cfg = dataclasses.replace(f.config, likelihood=likelihood, nu=nu)
         other = dataclasses.replace(f, config=cfg)
-        want = _standard_noise(np.random.default_rng([cfg.seed, results._PREDICTIVE_STREAM]),
-                               mu.shape, likelihood, nu)
+        want = LIKELIHOODS[likelihood].standard_noise(
+            np.random.default_rng([cfg.seed, results._PREDICTIVE_STREAM]), mu.shape, nu)
         got = (other.posterior_predictive - mu) / f.posterior["sigma"][..., None]
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
         if likelihood == "student_t":
@@ -204,21 +205,45 @@ def test_damaged_posterior_predictive_is_an_error(small_fit, tmp_path):
         sb.load_fit(path)
 
 
-def test_law_log_loss_chunks_give_the_same_means(monkeypatch):
+def test_law_on_draws_chunks_give_the_same_means(monkeypatch):
     """Draws are evaluated in chunks of one size (the last padded): same values as one call."""
     from types import SimpleNamespace
 
-    from scaling_bayes.posterior import fit as results
+    from scaling_bayes.posterior import draws as results
 
     law = sb.get_law("chinchilla")
     rng = np.random.default_rng(0)
     raw = {"N": 10 ** rng.uniform(7, 10, 33), "D": 10 ** rng.uniform(9, 12, 33)}
     data = SimpleNamespace(n=33, get=raw.__getitem__)
     theta = {k: rng.uniform(0.2, 2.0, (3, 11)) for k in law.param_names}
-    whole = results.law_log_loss(law, theta, data)
+    whole = results.law_on_draws(law, theta, data)
     monkeypatch.setattr(results, "_CHUNK", 100)  # 3 draws a chunk: 11 chunks, the last padded
-    np.testing.assert_array_equal(results.law_log_loss(law, theta, data), whole)
+    np.testing.assert_array_equal(results.law_on_draws(law, theta, data), whole)
     assert whole.shape == (3, 11, 33)
     i, j = 2, 10
     np.testing.assert_allclose(
         whole[i, j], law.log_loss({k: v[i, j] for k, v in theta.items()}, raw), rtol=1e-12)
+
+
+def test_files_of_every_kind_load_by_the_kind_they_record(small_fit, tmp_path):
+    """v0.1 single fits record no kind: they load as a Fit; an unknown kind is an error that
+    names the version that wrote the file."""
+    import h5py
+
+    path = small_fit.save(tmp_path / "f.nc")
+    with h5py.File(path, "r+") as h5:
+        info = json.loads(h5["posterior"].attrs["scaling_bayes"])
+        assert info["kind"] == "fit"
+        del info["kind"]
+        h5["posterior"].attrs["scaling_bayes"] = json.dumps(info)
+    g = sb.load_fit(path)
+    assert isinstance(g, sb.Fit) and g.summary().equals(small_fit.summary())
+    path = small_fit.save(tmp_path / "e.nc")
+    with h5py.File(path, "r+") as h5:
+        info["kind"] = "ensemble"
+        info["meta"]["versions"]["scaling_bayes"] = "9.9.9"
+        h5["posterior"].attrs["scaling_bayes"] = json.dumps(info)
+    with pytest.raises(FitFileError, match="kind 'ensemble', written by scaling_bayes 9.9.9"):
+        sb.load_fit(path)
+    with pytest.raises(FitFileError, match="not a hierarchical fit"):
+        sb.load_hierarchical(small_fit.save(tmp_path / "g.nc"))

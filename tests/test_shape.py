@@ -9,10 +9,11 @@ import pytest
 from conftest import FAST, SHARED_DATA, TRUTH
 
 import scaling_bayes as sb
-from scaling_bayes.evaluation import shape
 from scaling_bayes.cli.main import main
 from scaling_bayes.data.observations import MissingColumnError, NonPositiveError, load_data
-from scaling_bayes.laws.base import SHAPE_REF_ASPECT, get_law, with_shape
+from scaling_bayes.decisions import shape
+from scaling_bayes.evaluation import shape_study
+from scaling_bayes.laws import SHAPE_REF_ASPECT, get_law, with_shape
 
 PLANTED = {"shape_slope": 0.04, "shape_curv": 0.008}  # best aspect 64 * 2^-2.5 = 11.3
 NONE = {"shape_slope": 0.0, "shape_curv": 0.0}
@@ -20,7 +21,7 @@ NONE = {"shape_slope": 0.0, "shape_curv": 0.0}
 
 def shaped_sweep(effect, n: int = 60, sigma: float = 0.01, seed: int = 1) -> pd.DataFrame:
     """Chinchilla at TRUTH times a shape factor; widths/depths realise the aspect ratios."""
-    from scaling_bayes.inference.engine import enable_x64_on_cpu
+    from scaling_bayes._core.env import enable_x64_on_cpu
 
     enable_x64_on_cpu()
     rng = np.random.default_rng(seed)
@@ -42,12 +43,12 @@ def shaped_sweep(effect, n: int = 60, sigma: float = 0.01, seed: int = 1) -> pd.
 
 @pytest.fixture(scope="module")
 def planted():
-    return shape.shape_analysis(shaped_sweep(PLANTED), "chinchilla", seed=0, warn=False, **FAST)
+    return shape_study.shape_analysis(shaped_sweep(PLANTED), "chinchilla", seed=0, warn=False, **FAST)
 
 
 @pytest.fixture(scope="module")
 def absent():
-    return shape.shape_analysis(
+    return shape_study.shape_analysis(
         shaped_sweep(NONE, seed=2), "chinchilla", seed=0, warn=False, **FAST
     )
 
@@ -62,7 +63,7 @@ def _interval(fit, name, level=0.9):
 def test_sampler_and_textbook_forms_agree(name):
     import jax.numpy as jnp
 
-    from scaling_bayes.inference.engine import enable_x64_on_cpu
+    from scaling_bayes._core.env import enable_x64_on_cpu
 
     enable_x64_on_cpu()
     law = get_law(name)
@@ -85,7 +86,7 @@ def test_sampler_and_textbook_forms_agree(name):
         law.sampler_log_loss(phi, x), law.log_loss(theta, {"N": N, "D": D, "aspect": a}), atol=1e-12
     )
     # at aspect 64 the factor is 1: the base law with the same textbook parameters
-    base = law.base.log_loss(theta, {"N": N, "D": D})
+    base = law.base_law.log_loss(theta, {"N": N, "D": D})
     np.testing.assert_allclose(
         law.log_loss(theta, {"N": N, "D": D, "aspect": np.full(30, 64.0)}), base, atol=1e-12
     )
@@ -95,7 +96,7 @@ def test_shape_laws_are_registered_with_documented_parameters():
     laws = sb.list_laws()
     assert "chinchilla_shape" in laws and "kaplan_shape" in laws
     law = get_law("chinchilla_shape")
-    assert law.inputs == ("N", "D", "aspect") and law.base is get_law("chinchilla")
+    assert law.inputs == ("N", "D", "aspect") and law.base_law is get_law("chinchilla")
     assert law.param_names[-2:] == ("shape_slope", "shape_curv")
     priors = {s.name: s.prior for s in law.sites}
     assert priors["shape_slope_ref"][1]["loc"] == 0 and priors["shape_curv"][1]["loc"] == 0
@@ -187,7 +188,7 @@ def test_effect_table_and_range_agree_with_the_posterior(planted):
 
 
 def test_shape_figure_has_labelled_axes(planted):
-    fig = planted.plot()
+    fig = sb.plots.plot_shape(planted.without, planted.with_shape)
     left, right = fig.axes[:2]  # then the colour bar
     for ax in (left, right):
         assert "aspect ratio" in ax.get_xlabel() and ax.get_ylabel()
@@ -327,10 +328,10 @@ def test_leave_one_shape_out_prefers_the_true_model():
         )
         return df.assign(loss=np.exp(mu + 0.01 * rng.standard_normal(len(df))))
 
-    cv = shape.shape_cv(sweep(PLANTED), seed=0, chains=2)
+    cv = shape_study.shape_cv(sweep(PLANTED), seed=0, chains=2)
     assert cv.index[0] == "chinchilla_shape" and cv["n_folds"].iloc[0] == 5
     assert cv["elpd_diff"].iloc[1] > 2 * cv["dse"].iloc[1]
-    cv0 = shape.shape_cv(sweep(NONE), seed=0, chains=2)
+    cv0 = shape_study.shape_cv(sweep(NONE), seed=0, chains=2)
     shape_credibly_better = (
         cv0.index[0] == "chinchilla_shape" and cv0["elpd_diff"].iloc[1] > 2 * cv0["dse"].iloc[1]
     )

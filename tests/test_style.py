@@ -28,8 +28,8 @@ def _unlabelled(fig) -> list[str]:
 def test_style_applied_and_save_writes_vector_pdf_and_png(tmp_path):
     import matplotlib
 
-    from scaling_bayes.plots import style as _style
     from scaling_bayes.plots import fits as plots
+    from scaling_bayes.plots import style as _style
 
     plt = _style.pyplot()
     assert matplotlib.rcParams["pdf.fonttype"] == 42
@@ -59,19 +59,20 @@ def test_style_applied_and_save_writes_vector_pdf_and_png(tmp_path):
 
 
 def test_every_figure_labels_its_axes(epoch_fit):
-    from scaling_bayes.plots import style as _style
-    from scaling_bayes.evaluation import checks
-    from scaling_bayes.evaluation import comparison
+    from scaling_bayes.evaluation import checks, comparison
+    from scaling_bayes.plots import checks as plot_checks
+    from scaling_bayes.plots import comparison as plot_comparison
     from scaling_bayes.plots import fits as plots
+    from scaling_bayes.plots import style as _style
 
     plt = _style.pyplot()
     chin = epoch_fit("chinchilla")
     figs = {name: make(chin) for name, make in plots.figure_makers(chin).items()}
-    figs["posterior_predictive"] = checks.plot_predictive_check(
+    figs["posterior_predictive"] = plot_checks.plot_predictive_check(
         checks.posterior_predictive(chin, max_draws=100)
     )
     fits = {"chinchilla": chin, "kaplan": epoch_fit("kaplan")}
-    figs["comparison"] = comparison.plot(comparison.compare(fits, budgets=(5.76e23, 1e26)))
+    figs["comparison"] = plot_comparison.plot_comparison(comparison.compare(fits, budgets=(5.76e23, 1e26)))
     assert set(figs) >= {"data_fit", "isoflop", "frontier", "forecast", "exponents"}
     for name, fig in figs.items():
         assert _unlabelled(fig) == [], name

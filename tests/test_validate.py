@@ -4,7 +4,8 @@ one (200 simulations per law) is benchmarks/sbc.py, with results in benchmarks/s
 import numpy as np
 import pytest
 
-from scaling_bayes.evaluation.sbc import _chi2_sf, plot_sbc, sbc, uniformity_test
+from scaling_bayes.evaluation.sbc import _chi2_sf, sbc, uniformity_test
+from scaling_bayes.plots.sbc import plot_sbc
 
 
 def test_small_sbc_chinchilla(tmp_path):
@@ -34,3 +35,12 @@ def test_bad_arguments():
         sbc("chinchilla", n_sims=1)
     with pytest.raises(ValueError, match="unknown law"):
         sbc("nope")
+
+
+def test_settings_objects():
+    import scaling_bayes as sb
+
+    with pytest.raises(sb.SettingsError, match="chains=2 disagrees with sampler.chains=4"):
+        sbc("chinchilla", n_sims=2, sampler=sb.NUTSSettings(), chains=2)
+    with pytest.raises(ValueError, match="unknown likelihood"):
+        sbc("chinchilla", n_sims=2, model=sb.ModelSettings("cauchy"))

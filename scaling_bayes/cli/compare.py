@@ -1,107 +1,48 @@
 """Model-comparison subcommands of ``scaling-bayes``: ``compare`` and ``backtest``.
 
-``register(subparsers)`` adds them to the main CLI. Handlers raise ``ValueError`` /
-``FileNotFoundError`` for user errors (the main CLI prints those as one line and exits with 2).
-Files are written atomically (:func:`scaling_bayes.posterior.fit.atomic_write`).
+``register(subparsers)`` adds them to the main CLI. Handlers raise
+:class:`~scaling_bayes.cli.common.UsageError` (or the library's
+:class:`~scaling_bayes.ScalingBayesError`, ``FileNotFoundError``) for user errors: the main CLI
+prints those as one line and exits with 2. Files are written atomically
+(:func:`scaling_bayes._core.io.atomic_write`).
 """
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
+import warnings
 
-from scaling_bayes.cli.plan import _floats
-
-
-def _data(args):
-    """``(data, name, where)`` from a CSV path or ``--dataset``."""
-    if (args.csv is None) == (args.dataset is None):
-        raise ValueError("give either a CSV path or --dataset NAME (not both)")
-    if args.dataset is not None:
-        import scaling_bayes as sb
-
-        data = sb.load_dataset(args.dataset, drop_excluded=not args.keep_excluded)
-        dropped = "" if args.keep_excluded else " (rows flagged as excluded by the source dropped)"
-        return data, args.dataset, f"bundled data set {args.dataset!r}{dropped}"
-    path = Path(args.csv)
-    if not path.exists():
-        raise FileNotFoundError(f"data file not found: {path}")
-    return str(path), path.stem, str(path)
-
-
-def _laws(text: str) -> list[str]:
-    from scaling_bayes.laws.base import get_law
-
-    names = [s.strip() for s in text.split(",") if s.strip()]
-    if not names:
-        raise ValueError("--laws: give at least one law, e.g. --laws kaplan,chinchilla")
-    if len(set(names)) != len(names):
-        raise ValueError(f"--laws: a law is listed twice: {text!r}")
-    for n in names:
-        get_law(n)  # unknown law: fail before any fitting
-    return names
-
-
-def _sampler(args) -> None:
-    for name in ("chains", "warmup", "draws"):
-        v = getattr(args, name)
-        if v < 1:
-            raise ValueError(f"--{name} must be >= 1, got {v}")
-
-
-def _outdir(args, default: str) -> Path:
-    out = Path(args.out) if args.out else Path("scaling_bayes_out") / default
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} exists and is not a directory")
-    return out
-
-
-def _print(df) -> None:
-    import pandas as pd
-
-    with pd.option_context(
-        "display.width",
-        200,
-        "display.max_columns",
-        40,
-        "display.max_colwidth",
-        60,
-        "display.float_format",
-        "{:.4g}".format,
-    ):
-        print(df.to_string())
-
-
-def _write(out: Path, name: str, df, index: bool = True) -> Path:
-    from scaling_bayes.posterior.fit import atomic_write
-
-    return atomic_write(out / name, lambda tmp: df.to_csv(tmp, index=index))
-
-
-def _save_fig(fig, path: Path) -> list[Path]:
-    """PNG and vector PDF next to each other (``comparison.png``, ``comparison.pdf``)."""
-    from scaling_bayes.plots.style import save_figure
-
-    return save_figure(fig, path, ("png", "pdf"), close=True)
+from scaling_bayes.cli.common import (
+    UsageError,
+    _data,
+    _floats,
+    _laws,
+    _outdir,
+    _print,
+    _print_caught,
+    _sampler,
+    _save_fig,
+    _write,
+    enable_cache,
+    print_diagnostics,
+)
+from scaling_bayes.evaluation.backtest import backtest
+from scaling_bayes.evaluation.comparison import compare
+from scaling_bayes.inference import fit as inference_fit
+from scaling_bayes.plots.backtest import plot_backtest
+from scaling_bayes.plots.comparison import plot_comparison
 
 
 def _cmd_compare(args) -> int:
-    from scaling_bayes.cli.main import _enable_cache
-
     laws = _laws(args.laws)
     _sampler(args)
     data, name, where = _data(args)
     out = _outdir(args, f"{name}_compare")
-    _enable_cache()
-    import warnings
-
-    import scaling_bayes as sb
-    from scaling_bayes.evaluation import comparison as cm
-
+    enable_cache()
     fits = {}
     for law in laws:
         print(f"fitting {law} ...", file=sys.stderr, flush=True)
-        fits[law] = sb.fit(
+        fits[law] = inference_fit.fit(
             data,
             law=law,
             seed=args.seed,
@@ -113,12 +54,10 @@ def _cmd_compare(args) -> int:
         )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = cm.compare(
+        res = compare(
             fits, budgets=args.budgets, baselines=args.baselines, n_boot=args.n_boot, seed=args.seed
         )
-    for w in caught:
-        if not issubclass(w.category, (DeprecationWarning, FutureWarning)):
-            print(f"warning: {w.message}", file=sys.stderr)
+    _print_caught(caught)
     n = next(iter(fits.values())).data.n
     print(
         f"data: {where}, {n} rows; NUTS {args.chains} chains x {args.draws} draws "
@@ -126,8 +65,6 @@ def _cmd_compare(args) -> int:
     )
     print("PSIS-LOO on log-loss (elpd_diff: best minus this; weight: stacking):")
     _print(res.table.drop(columns=["note"]))
-    from scaling_bayes.cli.main import print_diagnostics
-
     for law, f in fits.items():
         print_diagnostics(f.check(), title=f"{law} diagnostics:")
     for note in res.notes:
@@ -138,26 +75,22 @@ def _cmd_compare(args) -> int:
         _write(out, "allocations.csv", res.allocations, index=False),
     ]
     if not args.no_plots:
-        written += _save_fig(cm.plot(res), out / "comparison.png")
+        written += _save_fig(plot_comparison(res), out / "comparison.png")
     print("wrote: " + ", ".join(str(p) for p in written))
     return 0
 
 
 def _cmd_backtest(args) -> int:
-    from scaling_bayes.cli.main import _enable_cache
-
     laws = _laws(args.laws)
     _sampler(args)
     if (args.holdout_above_compute is None) == (args.holdout_above_params is None):
-        raise ValueError(
+        raise UsageError(
             "give exactly one of --holdout-above-compute FLOPS or --holdout-above-params N"
         )
     data, name, where = _data(args)
     out = _outdir(args, f"{name}_backtest")
-    _enable_cache()
-    from scaling_bayes.evaluation import backtest as bt
-
-    res = bt.backtest(
+    enable_cache()
+    res = backtest(
         data,
         laws,
         holdout_above_compute=args.holdout_above_compute,
@@ -189,7 +122,7 @@ def _cmd_backtest(args) -> int:
         _write(out, "backtest_predictions.csv", res.predictions, index=False),
     ]
     if not args.no_plots:
-        written += _save_fig(bt.plot_backtest(res), out / "backtest.png")
+        written += _save_fig(plot_backtest(res), out / "backtest.png")
     print("wrote: " + ", ".join(str(p) for p in written))
     return 0
 

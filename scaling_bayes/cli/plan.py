@@ -1,50 +1,45 @@
 """Planning subcommands of ``scaling-bayes``: ``allocate``, ``predict``, ``plot``.
 
 ``register(subparsers)`` adds them to the main CLI; each handler takes the argparse namespace and
-returns an exit code, and raises ``ValueError`` / ``FileNotFoundError`` for user errors (the main
-CLI prints those as one line and exits with code 2).
+returns an exit code, and raises :class:`~scaling_bayes.cli.common.UsageError` (or the library's
+errors, ``FileNotFoundError``) for user errors (the main CLI prints those as one line and exits
+with code 2).
 """
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
+import pandas as pd
 
-def _load(path: str):
-    from scaling_bayes.posterior.fit import load_fit
-
-    return load_fit(path)
+from scaling_bayes._core import io
+from scaling_bayes.cli.common import UsageError, _floats
+from scaling_bayes.decisions.allocation import compute_optimal
+from scaling_bayes.decisions.forecast import predict
+from scaling_bayes.plots import fits as plot_fits
+from scaling_bayes.posterior.formats import load_fit
 
 
 def _write_csv(df, out: str | None) -> Path | None:
     if not out:
         return None
-    from scaling_bayes.posterior.fit import atomic_write  # temp file in the same dir, then os.replace
-
     path = Path(out)
     if path.is_dir():
         raise IsADirectoryError(f"--out {out} is a directory; give a CSV file name")
-    return atomic_write(path, lambda tmp: df.to_csv(tmp, index=False))
+    return io.atomic_write(path, lambda tmp: df.to_csv(tmp, index=False))
 
 
 def _print(df) -> None:
-    import pandas as pd
-
     with pd.option_context("display.width", 200, "display.max_columns", 30,
                            "display.max_rows", 500, "display.float_format", "{:.4g}".format):
         print(df.to_string(index=False))
 
 
 def _cmd_allocate(args) -> int:
-    from scaling_bayes.decisions.allocation import compute_optimal
-
-    fit = _load(args.fit)
+    fit = load_fit(args.fit)
     res = compute_optimal(fit, args.compute, method=args.method)
     table = res.table
     if res.exponents is not None:
-        import pandas as pd
-
         ex = res.exponents.reset_index()
         ex.insert(0, "C", float("nan"))
         ex["boundary"] = 0.0
@@ -57,12 +52,10 @@ def _cmd_allocate(args) -> int:
 
 
 def _cmd_predict(args) -> int:
-    from scaling_bayes.decisions.forecast import predict
-
-    fit = _load(args.fit)
+    fit = load_fit(args.fit)
     if args.compute_optimal:
         if args.params or args.tokens:
-            raise ValueError("--compute-optimal takes --compute only (it chooses N and D)")
+            raise UsageError("--compute-optimal takes --compute only (it chooses N and D)")
         df = predict(fit, C=args.compute, compute_optimal=True, seed=args.seed)
     else:
         df = predict(fit, N=args.params, D=args.tokens, C=args.compute, seed=args.seed)
@@ -74,25 +67,13 @@ def _cmd_predict(args) -> int:
 
 
 def _cmd_plot(args) -> int:
-    from scaling_bayes.plots import fits as plots
-
-    fit = _load(args.fit)
+    fit = load_fit(args.fit)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"--out {out} exists and is not a directory")
-    written = plots.save_all(fit, out, formats=tuple(args.format))
+    written = plot_fits.save_all(fit, out, formats=tuple(args.format))
     print("wrote: " + ", ".join(str(p) for p in written))
     return 0
-
-
-def _floats(name: str):
-    def parse(s: str) -> float:
-        try:
-            return float(s)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name}: not a number: {s!r}") from None
-
-    return parse
 
 
 def register(subparsers) -> None:

@@ -1,36 +1,56 @@
 """``scaling-bayes shape``: does architecture shape matter? A law with and without a shape term.
 
-``register(subparsers)`` adds the command to the main CLI. User errors raise ``ValueError`` /
-``FileNotFoundError`` (printed as one line, exit 2); files are written atomically.
+``register(subparsers)`` adds the command to the main CLI. User errors raise
+:class:`~scaling_bayes.cli.common.UsageError` (or the library's errors, ``FileNotFoundError``):
+printed as one line, exit 2. Files are written atomically.
 """
 
 from __future__ import annotations
 
 import sys
+import warnings
 
-from scaling_bayes.cli.compare import _data, _outdir, _print, _sampler, _save_fig, _write
+import numpy as np
+import pandas as pd
+
+from scaling_bayes.cli.common import (
+    UsageError,
+    _data,
+    _outdir,
+    _print,
+    _print_caught,
+    _sampler,
+    _save_fig,
+    _write,
+    enable_cache,
+    print_diagnostics,
+)
+from scaling_bayes.cli.common import _kv as _std_kv
+from scaling_bayes.data.observations import load_data, read_table
+from scaling_bayes.decisions.shape import shape_range
+from scaling_bayes.evaluation.shape_study import shape_analysis, shape_cv
+from scaling_bayes.laws import shape_pair
+from scaling_bayes.plots.shape import plot_shape
 
 
-def _kv(text: str, flag: str) -> tuple[str, str]:
+def _column_value(text: str, flag: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
-        raise ValueError(f"{flag} expects COLUMN=VALUE, got {text!r}")
+        raise UsageError(f"{flag} expects COLUMN=VALUE, got {text!r}")
     return key.strip(), value.strip()
 
 
 def select_rows(frame, where: list[str]):
     """Rows of ``frame`` whose columns equal the given values (``["phase=after_cooldown"]``).
 
-    Numeric columns compare as numbers, others as text. Raises ``ValueError`` naming an unknown
-    column, or when no row is left.
+    Numeric columns compare as numbers, others as text. Raises :class:`UsageError` naming an
+    unknown column, or when no row is left.
     """
-    import numpy as np
-
     out = frame
     for item in where:
-        col, value = _kv(item, "--where")
+        col, value = _column_value(item, "--where")
         if col not in out.columns:
-            raise ValueError(
+            raise UsageError(
                 f"--where: no column {col!r}; columns are: {', '.join(map(str, out.columns))}"
             )
         s = out[col]
@@ -38,7 +58,7 @@ def select_rows(frame, where: list[str]):
             try:
                 target = float(value)
             except ValueError:
-                raise ValueError(
+                raise UsageError(
                     f"--where: column {col!r} is numeric, {value!r} is not a number"
                 ) from None
             keep = np.isclose(s.to_numpy(float), target, rtol=1e-12, atol=0)
@@ -46,51 +66,32 @@ def select_rows(frame, where: list[str]):
             keep = (s.astype(str).str.strip() == value).to_numpy()
         if not keep.any():
             seen = ", ".join(map(str, s.astype(str).unique()[:6]))
-            raise ValueError(f"--where {col}={value}: no row matches; {col!r} holds e.g. {seen}")
+            raise UsageError(f"--where {col}={value}: no row matches; {col!r} holds e.g. {seen}")
         out = out[keep]
     return out.reset_index(drop=True)
 
 
 def _cmd_shape(args) -> int:
-    from scaling_bayes.cli.main import _enable_cache
-    from scaling_bayes.cli.main import _kv as _std_kv
-
     _sampler(args)
     data, name, where = _data(args)
     out = _outdir(args, f"{name}_shape")
     columns = dict(_std_kv(c, "--column") for c in args.column)
-    from scaling_bayes.data.observations import load_data
-    from scaling_bayes.laws.base import get_law
-
-    base = get_law(args.law)
-    if "aspect" in base.inputs:
-        base = base.base
-    get_law(f"{base.name}_shape")  # a law without a shape variant: fail before fitting
+    base, _ = shape_pair(args.law)  # a law without a shape variant: fail before fitting
     if not 0 < args.tolerance < 1:
-        raise ValueError(f"--tolerance must lie in (0, 1), got {args.tolerance}")
+        raise UsageError(f"--tolerance must lie in (0, 1), got {args.tolerance}")
     if args.where:
-        from pathlib import Path
-
-        import pandas as pd
-
-        from scaling_bayes.data.observations import _read_csv
-
-        frame = data if isinstance(data, pd.DataFrame) else _read_csv(Path(data))
+        frame = data if isinstance(data, pd.DataFrame) else read_table(data)
         data = select_rows(frame, args.where)
         data.attrs = dict(frame.attrs)
         where += f" where {' and '.join(args.where)}"
     sd = load_data(data, columns=columns or None)
     sd.get("aspect")
     budgets = args.budgets
-    _enable_cache()
-    import warnings
-
-    from scaling_bayes.evaluation import shape
-
+    enable_cache()
     print(f"fitting {base.name} and {base.name}_shape ...", file=sys.stderr, flush=True)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = shape.shape_analysis(
+        res = shape_analysis(
             sd,
             base.name,
             seed=args.seed,
@@ -101,10 +102,8 @@ def _cmd_shape(args) -> int:
             warn=False,
             progress=not args.no_progress,
         )
-        rng = shape.shape_range(res.with_shape, budgets, tolerance=args.tolerance)
-    for w in caught:
-        if not issubclass(w.category, (DeprecationWarning, FutureWarning)):
-            print(f"warning: {w.message}", file=sys.stderr)
+        rng = shape_range(res.with_shape, budgets, tolerance=args.tolerance)
+    _print_caught(caught)
     r = sd.get("aspect")
     print(
         f"data: {where}, {sd.n} rows, aspect ratios {r.min():.3g}-{r.max():.3g} "
@@ -127,7 +126,7 @@ def _cmd_shape(args) -> int:
             file=sys.stderr,
             flush=True,
         )
-        cv = shape.shape_cv(
+        cv = shape_cv(
             sd, base.name, seed=args.seed, chains=args.chains, target_accept=args.target_accept
         )
         print(
@@ -135,8 +134,6 @@ def _cmd_shape(args) -> int:
             f"the runs of each unseen shape; {int(cv['n_folds'].iloc[0])} folds):"
         )
         _print(cv)
-    from scaling_bayes.cli.main import print_diagnostics
-
     for f in (res.without, res.with_shape):
         print_diagnostics(f.check(), title=f"{f.law.name} diagnostics:")
     out.mkdir(parents=True, exist_ok=True)
@@ -154,12 +151,13 @@ def _cmd_shape(args) -> int:
             _write(out, "shape_cv_per_fold.csv", cv.attrs["per_fold"]),
         ]
     if not args.no_plots:
-        written += _save_fig(res.plot(), out / "shape.png")
+        written += _save_fig(plot_shape(res.without, res.with_shape), out / "shape.png")
     print("wrote: " + ", ".join(str(p) for p in written))
     return 0
 
 
 def register(sub) -> None:
+    """Add ``shape`` to the CLI's subparsers."""
     s = sub.add_parser(
         "shape",
         help="does architecture shape (aspect ratio d_model/n_layers) matter? fit a law with "

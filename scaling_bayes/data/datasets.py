@@ -43,6 +43,8 @@ from dataclasses import dataclass
 from importlib.resources import files
 from typing import TYPE_CHECKING
 
+from scaling_bayes._core.errors import ScalingBayesError
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
@@ -51,7 +53,7 @@ __all__ = ["UnknownDatasetError", "list_datasets", "load_dataset"]
 STANDARD_COLUMNS: tuple[str, ...] = ("N", "D", "C", "loss")
 
 
-class UnknownDatasetError(ValueError):
+class UnknownDatasetError(ScalingBayesError):
     """Raised by :func:`load_dataset` for a name that is not bundled."""
 
 

@@ -26,63 +26,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-STANDARD = ("N", "D", "C", "loss")
-
-#: Recognised column names (case-insensitive), in order of preference.
-ALIASES: dict[str, tuple[str, ...]] = {
-    "N": (
-        "n", "params", "parameters", "n_params", "num_params", "nparams", "model_size",
-        "model_params", "param_count", "parameter_count", "n_parameters", "size",
-    ),
-    "D": (
-        "d", "tokens", "n_tokens", "num_tokens", "train_tokens", "training_tokens",
-        "tokens_seen", "data", "data_size", "dataset_size",
-    ),
-    "C": (
-        "c", "flops", "compute", "flop", "train_flops", "training_flops", "training_flop",
-        "c_6nd", "compute_flops",
-    ),
-    "loss": (
-        "loss", "l", "val_loss", "eval_loss", "validation_loss", "valid_loss", "test_loss",
-        "final_loss",
-    ),
-}
-
-DESCRIPTIONS = {
-    "N": "model size in parameters",
-    "D": "training tokens",
-    "C": "training compute in FLOPs",
-    "loss": "final loss (nats/token)",
-}
-
-#: Covariates beyond N, D, C that a law may take as inputs (``Law.inputs``), read from the extra
-#: columns by name (case-insensitive, first alias found wins): ``{input: (description,
-#: aliases)}``. Laws that need another covariate add an entry here. The aspect ratio is taken
-#: from an ``aspect`` column, else derived as width / depth.
-COVARIATES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "aspect": ("aspect ratio d_model/n_layers", ("aspect", "aspect_ratio")),
-    "width": ("model width d_model",
-              ("width", "d_model", "hidden_size", "n_embd", "model_dim", "dim")),
-    "depth": ("number of layers",
-              ("depth", "n_layers", "n_layer", "num_layers", "layers", "num_hidden_layers")),
-    "L_train": ("loss on the training distribution (nats/token)",
-                ("l_train", "train_loss", "training_loss", "loss_train", "upstream_loss")),
-    "experts": ("number of experts (1 = dense)",
-                ("experts", "n_experts", "num_experts", "e_experts", "num_local_experts")),
-    "U": ("unique training tokens",
-          ("u", "unique_tokens", "u_d", "u_unique_tokens", "n_unique_tokens", "unique")),
-    "S": ("optimizer steps", ("s", "step", "steps", "optimizer_step", "train_step", "iteration")),
-}
-
-
-def _describe(name: str) -> str:
-    return DESCRIPTIONS[name] if name in DESCRIPTIONS else COVARIATES[name][0]
+from scaling_bayes._core.errors import ScalingBayesError
+from scaling_bayes._core.vocabulary import ALIASES, COVARIATES, STANDARD
+from scaling_bayes._core.vocabulary import describe as _describe
 
 #: FLOPs per parameter per token in the default compute model C = 6*N*D.
 FLOPS_PER_PARAM_TOKEN = 6.0
 
 
-class DataError(ValueError):
+class DataError(ScalingBayesError):
     """Base class of every data-validation error."""
 
 
@@ -396,6 +348,12 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return df
 
 
+def read_table(path: str | os.PathLike) -> pd.DataFrame:
+    """A CSV file as :func:`load_data` reads it (compression and delimiter detected, header and
+    row lengths checked), before any column is interpreted: for selecting rows first."""
+    return _read_csv(Path(path))
+
+
 def _check_duplicates(names: Sequence[str], where: str) -> None:
     seen: dict[str, int] = {}
     for i, name in enumerate(names):
@@ -628,8 +586,6 @@ def load_data(
 #: cross-entropies of language models lie well inside it (uniform over a 256k vocabulary is
 #: 12.5 nats); percentages and bits x 100 do not.
 PLAUSIBLE_LOSS = (0.01, 20.0)
-#: Laws whose ``loss`` column is not a loss in nats/token (no unit check for them).
-LOSS_NOT_NATS = frozenset({"downstream_error"})
 #: ``log N`` and ``log D`` correlating above this (or ``D/N`` fixed, see below) make the N and D
 #: terms of a law in both non-identifiable.
 COLLINEAR_R = 0.995
@@ -647,7 +603,7 @@ def _nd_terms(law) -> str:
 
 
 def _loss_warning(data: ScalingData, law) -> str | None:
-    if law.name in LOSS_NOT_NATS or getattr(law.base, "name", None) in LOSS_NOT_NATS:
+    if not law.loss_in_nats:  # e.g. an error rate: no unit check
         return None
     lo, hi = PLAUSIBLE_LOSS
     loss = data.loss

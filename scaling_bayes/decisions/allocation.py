@@ -50,6 +50,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from scaling_bayes._core.env import enable_x64_on_cpu, load_jax
+
 #: Sane range of training budgets (FLOPs) accepted as input.
 COMPUTE_RANGE = (1e10, 1e32)
 #: Default bracket on tokens per parameter (D/N) for the numeric solve.
@@ -68,12 +70,8 @@ class AllocationWarning(UserWarning):
 
 # ============================================================================ helpers
 def _jax():
-    from scaling_bayes.inference.engine import enable_x64_on_cpu
-
     enable_x64_on_cpu()
-    import jax
-
-    return jax
+    return load_jax()
 
 
 def _qlabel(q: float) -> str:
@@ -140,7 +138,7 @@ def _check_tpp(tpp_bracket) -> tuple[float, float]:
 
 def check_allocatable(law) -> None:
     """Raise ValueError unless ``law`` is a law of both N and D (allocation needs a trade-off)."""
-    if set(law.inputs) != {"N", "D"}:
+    if not law.allocatable:
         raise ValueError(
             f"law {law.name!r} depends on {', '.join(law.inputs)} only: compute-optimal "
             "allocation needs a law of both model size N and training tokens D "
@@ -197,12 +195,12 @@ def _theta(fit) -> dict:
 def _use_closed_form(law, fl: _Flops, method: str) -> bool:
     if method not in ("auto", "closed_form", "numeric"):
         raise ValueError(f"method must be 'auto', 'closed_form' or 'numeric', got {method!r}")
-    closed_ok = law.name == "chinchilla" and fl.multiplicative
+    closed_ok = law.closed_form_allocation is not None and fl.multiplicative
     if method == "closed_form" and not closed_ok:
         why = "a custom FLOP model" if not fl.multiplicative else f"law {law.name!r}"
         raise ValueError(
-            f"method='closed_form' is only available for the chinchilla law with "
-            f"C = k*N*D, not for {why}; use method='numeric'"
+            f"method='closed_form' is only available for a law with a closed-form allocation "
+            f"(chinchilla) with C = k*N*D, not for {why}; use method='numeric'"
         )
     return method != "numeric" and closed_ok
 
@@ -348,14 +346,11 @@ def _numeric_alloc_one(theta, logC, *, law, fl: _Flops, log_tpp_lo, log_tpp_hi):
 
 
 def _closed_alloc_one(theta, logC, *, law, fl: _Flops):
-    """Chinchilla closed form (C = k N D): per draw and budget."""
+    """The law's closed form (C = k N D, :attr:`Law.closed_form_allocation`): per draw and
+    budget."""
     jax = _jax()
     jnp = jax.numpy
-    al, be = theta["alpha"], theta["beta"]
-    logG = (jnp.log(al) + jnp.log(theta["A"]) - jnp.log(be) - jnp.log(theta["B"])) / (al + be)
-    x = logC - math.log(fl.k)
-    u = logG + be / (al + be) * x
-    v = -logG + al / (al + be) * x
+    u, v = law.closed_form_allocation.optimum(theta, logC, math.log(fl.k))
     return (
         u,
         v,
@@ -416,15 +411,7 @@ def _allocate(
 
 
 def _exponent_draws(fit) -> dict[str, np.ndarray]:
-    th = fit.textbook_draws()
-    if fit.law.name == "chinchilla":
-        al, be = th["alpha"], th["beta"]
-        G = np.exp((np.log(al) + np.log(th["A"]) - np.log(be) - np.log(th["B"])) / (al + be))
-        return {"a": be / (al + be), "b": al / (al + be), "G": G}
-    if fit.law.name == "kaplan":
-        r = th["alpha_N"] / th["alpha_D"]
-        return {"a": 1.0 / (1.0 + r), "b": r / (1.0 + r)}
-    return {}
+    return fit.law.allocation_exponents(fit.textbook_draws()) or {}
 
 
 # ============================================================================ public API
@@ -544,12 +531,7 @@ def _compute_for_loss_one(theta, log_ell, *, law, fl, closed, log_tpp_lo, log_tp
     jax = _jax()
     jnp = jax.numpy
     if closed:
-        al, be = theta["alpha"], theta["beta"]
-        logG = (jnp.log(al) + jnp.log(theta["A"]) - jnp.log(be) - jnp.log(theta["B"])) / (al + be)
-        logK = jnp.logaddexp(jnp.log(theta["A"]) - al * logG, jnp.log(theta["B"]) + be * logG)
-        red = jnp.exp(log_ell) - theta["E"]
-        x = -(al + be) / (al * be) * (jnp.log(jnp.where(red > 0, red, 1.0)) - logK)
-        return jnp.where(red > 0, x + math.log(fl.k), jnp.inf)
+        return law.closed_form_allocation.budget_for_loss(theta, log_ell, math.log(fl.k))
 
     def loss_at(logC):
         return _numeric_alloc_one(

@@ -1,7 +1,8 @@
 """Posterior forecasts of loss: credible intervals of the law's mean and predictive intervals.
 
-:func:`predict` evaluates the law on every posterior draw at many points at once (one vectorized
-JAX call per chunk of points, no loop over draws) and summarizes
+:func:`predict` evaluates the law on every posterior draw at many points at once
+(:func:`~scaling_bayes.posterior.draws.law_on_draws`: one jitted program over chunks of draws, no
+loop over draws) and summarizes
 
 * the **mean loss** ``exp(mu)`` (the law's prediction; credible interval, columns ``mean_q*``),
 * the **observed loss of a new run** ``exp(y)`` with ``y ~ likelihood(mu, sigma)`` drawn from the
@@ -21,29 +22,15 @@ from scaling_bayes.decisions.allocation import (
     _broadcast,
     _check_quantiles,
     _check_tpp,
-    _jax,
     _qlabel,
     _resolve_flops,
-    _theta,
     _use_closed_form,
     check_allocatable,
 )
+from scaling_bayes.model.likelihoods import LIKELIHOODS
+from scaling_bayes.posterior.draws import law_on_draws
 
-_CHUNK = 4096  # points per vectorized evaluation of the law
 _NOISE_BUDGET = 2_000_000  # noise draws generated at once
-
-
-def _standard_noise(rng: np.random.Generator, shape, likelihood: str, nu: float) -> np.ndarray:
-    """Standardized draws (location 0, scale 1) of the fit's observation distribution
-    (:func:`scaling_bayes.model.likelihoods.observation_dist`): ``y = mu + sigma * eps``. NumPy's generator
-    is used because JAX's Student-t (gamma rejection) sampler is ~100x slower on CPU."""
-    from scaling_bayes.model.likelihoods import LIKELIHOODS
-
-    if likelihood not in LIKELIHOODS:
-        raise ValueError(f"unknown likelihood {likelihood!r} in the fit's config")
-    if likelihood == "normal":
-        return rng.standard_normal(shape)
-    return rng.standard_t(nu, shape)
 
 
 def _inputs(fit, N, D, C, compute_optimal: bool, covariates=None) -> dict[str, np.ndarray]:
@@ -74,7 +61,7 @@ def _inputs(fit, N, D, C, compute_optimal: bool, covariates=None) -> dict[str, n
     if missing:
         hint = (
             " (or pass C with compute_optimal=True to predict on the compute-optimal frontier)"
-            if set(law.inputs) == {"N", "D"} and "C" in given
+            if law.allocatable and "C" in given
             else ""
         )
         raise ValueError(
@@ -148,10 +135,7 @@ def predict(
             f"compute_optimal=True chooses N and D from C; it does not take {', '.join(covariates)}"
         )
     pts = _inputs(fit, N, D, C, compute_optimal, covariates)
-    jax = _jax()
-    jnp = jax.numpy
     law = fit.law
-    th = _theta(fit)
     sigma = np.asarray(fit.posterior["sigma"], dtype=float).reshape(-1)
     cols: dict[str, np.ndarray] = dict(pts)
     if compute_optimal:
@@ -165,12 +149,7 @@ def predict(
             cols["D_opt"] = np.nanmedian(np.where(bnd, np.nan, np.exp(r["logD"])), axis=0)
         cols["boundary"] = bnd.mean(axis=0)
     else:
-        P = next(iter(pts.values())).size
-        mu = np.empty((sigma.size, P))
-        thb = {k: v[:, None] for k, v in th.items()}
-        for s in range(0, P, _CHUNK):
-            chunk = {k: jnp.asarray(v[s : s + _CHUNK])[None, :] for k, v in pts.items()}
-            mu[:, s : s + _CHUNK] = np.asarray(law.log_loss(thb, chunk))
+        mu = law_on_draws(law, fit.textbook_draws(), pts)
     # predictive draws from the fit's likelihood on log-loss, in chunks of points (memory)
     S, P = mu.shape
     rng = np.random.default_rng(int(seed))
@@ -180,10 +159,9 @@ def predict(
     mean, sd = np.empty(P), np.empty(P)
     for s0 in range(0, P, step):
         m = mu[:, s0 : s0 + step]
-        eps = _standard_noise(
-            rng, (n_noise, S, m.shape[1]), fit.config.likelihood, float(fit.config.nu)
-        )
-        y = m[None] + sigma[None, :, None] * eps  # (n_noise, S, p)
+        y = LIKELIHOODS[fit.config.likelihood].predictive(  # (n_noise, S, p)
+            rng, m[None], sigma[None, :, None], float(fit.config.nu),
+            shape=(n_noise, S, m.shape[1]))
         mean_loss = np.exp(m)
         pred_loss = np.exp(y).reshape(-1, m.shape[1])
         if np.isnan(m).any():

@@ -32,6 +32,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from scaling_bayes.model.likelihoods import LIKELIHOODS
+from scaling_bayes.posterior.draws import law_on_draws
+
 #: Central predictive intervals scored, as probabilities.
 LEVELS = (0.5, 0.8, 0.95)
 _QS = (0.025, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975)
@@ -111,21 +114,6 @@ def split(
 
 
 # ============================================================================ scores
-def _logpdf(y, mu, sigma, likelihood: str, nu: float):
-    from scipy.special import gammaln
-
-    z = (y - mu) / sigma
-    if likelihood == "normal":
-        return -0.5 * z**2 - np.log(sigma) - 0.5 * np.log(2 * np.pi)
-    return (
-        gammaln((nu + 1) / 2)
-        - gammaln(nu / 2)
-        - 0.5 * np.log(nu * np.pi)
-        - np.log(sigma)
-        - (nu + 1) / 2 * np.log1p(z**2 / nu)
-    )
-
-
 def _crps(draws: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Sample CRPS per column: draws (S, P), observations (P,)."""
     x = np.sort(draws, axis=0)
@@ -138,13 +126,8 @@ def _crps(draws: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def _mu_draws(fit, N, D, C) -> np.ndarray:
     """Law's log-loss mean per posterior draw, (S, P)."""
-    from scaling_bayes.decisions.allocation import _jax, _theta
-
-    jnp = _jax().numpy
     pts = {"N": N, "D": D, "C": C}
-    th = {k: v[:, None] for k, v in _theta(fit).items()}
-    x = {k: jnp.asarray(pts[k])[None, :] for k in fit.law.inputs}
-    return np.asarray(fit.law.log_loss(th, x), dtype=float)
+    return law_on_draws(fit.law, fit.textbook_draws(), {k: pts[k] for k in fit.law.inputs})
 
 
 def _score(
@@ -247,7 +230,7 @@ def backtest(
     rows are too few for a law.
     """
     from scaling_bayes.decisions.forecast import predict
-    from scaling_bayes.inference.engine import fit as fit_law
+    from scaling_bayes.inference.fit import fit as fit_law
     from scaling_bayes.laws.base import get_law
 
     laws = [laws] if isinstance(laws, str) else list(laws)
@@ -303,15 +286,13 @@ def backtest(
         mu = _mu_draws(f, test.N, test.D, test.C)  # (S, P)
         sigma = np.asarray(f.posterior["sigma"], dtype=float).reshape(-1)[:, None]
         y = np.log(obs)
-        lp = _logpdf(y[None], mu, sigma, f.config.likelihood, float(f.config.nu))
+        lik = LIKELIHOODS[f.config.likelihood]
+        lp = lik.logpdf(y[None], mu, sigma, float(f.config.nu))
         from scipy.special import logsumexp
 
         lpd = logsumexp(lp, axis=0) - np.log(lp.shape[0])
-        from scaling_bayes.decisions.forecast import _standard_noise
-
         rng = np.random.default_rng(seed + 1000 + i)
-        eps = _standard_noise(rng, mu.shape, f.config.likelihood, float(f.config.nu))
-        logy = mu + sigma * eps
+        logy = lik.predictive(rng, mu, sigma, float(f.config.nu))
         point = p["mean_q50"].to_numpy(float)
         q = {
             k: p[f"pred_{k}"].to_numpy(float) for k in ("q2.5", "q10", "q25", "q75", "q90", "q97.5")
@@ -413,61 +394,3 @@ def backtest(
         baseline=baseline,
         notes=notes,
     )
-
-
-# ============================================================================ figure
-def plot_backtest(result: BacktestResult):
-    """Figure: held-out observed vs predicted loss with 95% predictive intervals, one panel per
-    method, on shared axes with the identity line."""
-    from scaling_bayes.plots.style import OKABE_ITO, pyplot
-
-    plt = pyplot()
-    methods = list(result.table.index)
-    n = len(methods)
-    fig, axes = plt.subplots(
-        1,
-        n,
-        figsize=(3.9 * n + 0.4, 3.9),
-        layout="constrained",
-        sharex=True,
-        sharey=True,
-        squeeze=False,
-    )
-    P = result.predictions
-    lo_all = np.nanmin(P[["loss", "median", "pred_q2.5"]].to_numpy(float))
-    hi_all = np.nanmax(P[["loss", "median", "pred_q97.5"]].to_numpy(float))
-    for i, (ax, m) in enumerate(zip(axes[0], methods, strict=True)):
-        d = P[P["method"] == m]
-        med = d["median"].to_numpy(float)
-        lo, hi = d["pred_q2.5"].to_numpy(float), d["pred_q97.5"].to_numpy(float)
-        yerr = None
-        if np.isfinite(lo).all():
-            yerr = [np.clip(med - lo, 0, None), np.clip(hi - med, 0, None)]
-        ax.errorbar(
-            d["loss"],
-            med,
-            yerr=yerr,
-            fmt="o",
-            ms=4,
-            color=OKABE_ITO[i % 7],
-            ecolor=OKABE_ITO[i % 7],
-            alpha=0.85,
-            capsize=2,
-            label="median, 95% predictive" if yerr is not None else "point fit",
-        )
-        ax.plot([lo_all, hi_all], [lo_all, hi_all], color="0.4", lw=1, ls="--", label="y = x")
-        t = result.table.loc[m]
-        ax.set_title(
-            f"{m}: cover95 {t['cover95']:.2f}, MedARE {100 * t['median_are']:.2f}%", fontsize=9
-        )
-        ax.set_xlabel("observed held-out loss (nats/token)")
-        if i == 0:
-            ax.set_ylabel("predicted loss (nats/token)")
-        ax.legend(loc="upper left")
-    t = result.table
-    fig.suptitle(
-        f"Held-out backtest: {result.split}; train on {int(t['n_train'].iloc[0])} runs, "
-        f"predict {int(t['n_holdout'].iloc[0])}",
-        fontsize=10,
-    )
-    return fig

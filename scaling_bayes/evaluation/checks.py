@@ -3,9 +3,9 @@
 ``prior_predictive`` simulates log-losses at the data's (N, D) from the priors alone (are the
 priors plausible?); ``posterior_predictive`` replicates the data from the posterior (is the law
 missing structure?). Both return a :class:`PredictiveCheck` whose ``residuals()`` table and
-``summary()`` are what the figure (:func:`plot_predictive_check`) shows: residuals of log-loss
-against log N, log D and log C with the predictive band, and the PIT of each observation.
-Simulation happens here; plotting never samples.
+``summary()`` are what the figure (:func:`scaling_bayes.plots.plot_predictive_check`) shows:
+residuals of log-loss against log N, log D and log C with the predictive band, and the PIT of
+each observation. Simulation happens here; plotting never samples.
 """
 
 from __future__ import annotations
@@ -17,8 +17,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from scaling_bayes._core.env import enable_x64_on_cpu
 from scaling_bayes.data.observations import ScalingData, load_data
 from scaling_bayes.laws.base import get_law
+from scaling_bayes.model.likelihoods import LIKELIHOODS
+from scaling_bayes.posterior.draws import law_on_draws
 
 
 @dataclass(frozen=True)
@@ -73,18 +76,8 @@ class PredictiveCheck:
         }
 
 
-def _noise(rng, likelihood: str, nu: float, shape) -> np.ndarray:
-    if likelihood == "normal":
-        return rng.standard_normal(shape)
-    return rng.standard_t(nu, shape)
-
-
 def posterior_predictive(fit, *, seed: int = 0, max_draws: int = 1000) -> PredictiveCheck:
     """Replicate the observed sweep from ``fit``'s posterior (law mean + likelihood noise)."""
-    import jax.numpy as jnp
-
-    from scaling_bayes.inference.engine import enable_x64_on_cpu
-
     enable_x64_on_cpu()
     if not (isinstance(max_draws, int) and max_draws >= 1):
         raise ValueError(f"max_draws must be an integer >= 1, got {max_draws!r}")
@@ -92,11 +85,9 @@ def posterior_predictive(fit, *, seed: int = 0, max_draws: int = 1000) -> Predic
     theta = fit.textbook_draws()
     total = len(next(iter(theta.values())))
     idx = np.linspace(0, total - 1, min(max_draws, total)).round().astype(int)
-    th = {k: jnp.asarray(v[idx])[:, None] for k, v in theta.items()}
-    inputs = {v: jnp.asarray(fit.data.get(v))[None, :] for v in fit.law.inputs}
-    mean = np.asarray(fit.law.log_loss(th, inputs))
+    mean = law_on_draws(fit.law, {k: v[idx] for k, v in theta.items()}, fit.data)
     sigma = fit.posterior["sigma"].reshape(-1)[idx][:, None]
-    rep = mean + sigma * _noise(rng, fit.config.likelihood, fit.config.nu, mean.shape)
+    rep = LIKELIHOODS[fit.config.likelihood].predictive(rng, mean, sigma, fit.config.nu)
     return PredictiveCheck("posterior", fit.law.name, fit.data, rep, mean)
 
 
@@ -135,66 +126,3 @@ def prior_predictive(
     mean = np.asarray(law.sampler_log_loss(phi, {v: a[None, :] for v, a in x.items()}))
     rep = sims["log_loss"]
     return PredictiveCheck("prior", law.name, data, rep, mean)
-
-
-def plot_predictive_check(check: PredictiveCheck, path=None):
-    """Residuals of log-loss against log N, log D, log C (with the 90% predictive band), and the
-    PIT histogram. Returns the Figure; writes it atomically to ``path`` if given (the format
-    from its suffix; no suffix: PDF and PNG; see :func:`scaling_bayes.plots.style.save_figure`)."""
-    from scaling_bayes.plots.style import OKABE_ITO, pyplot, save_figure
-
-    plt = pyplot()
-    res = check.residuals()
-    xs = [
-        (k, lbl)
-        for k, lbl in (
-            ("N", "model size N (parameters)"),
-            ("D", "training data D (tokens)"),
-            ("C", "training compute C (FLOPs)"),
-        )
-        if k in res
-    ]
-    fig, axes = plt.subplots(
-        1, len(xs) + 1, figsize=(3.6 * (len(xs) + 1), 3.3), layout="constrained"
-    )
-    axes = np.atleast_1d(axes)  # one panel only (PIT) for laws of L_train alone
-    blue, orange = OKABE_ITO[0], OKABE_ITO[1]
-    for ax, (k, label) in zip(axes, xs, strict=False):
-        order = np.argsort(res[k].to_numpy())
-        x = res[k].to_numpy()[order]
-        ax.fill_between(
-            x,
-            res["band_lo"].to_numpy()[order],
-            res["band_hi"].to_numpy()[order],
-            color=blue,
-            alpha=0.15,
-            step="mid",
-            lw=0,
-            label=f"90% {check.kind} predictive",
-        )
-        outside = (res["residual"] < res["band_lo"]) | (res["residual"] > res["band_hi"])
-        ax.scatter(res[k][~outside], res["residual"][~outside], s=9, color=blue)
-        ax.scatter(
-            res[k][outside], res["residual"][outside], s=12, color=orange, label="outside the band"
-        )
-        ax.axhline(0, color="0.3", lw=0.8)
-        ax.set_xscale("log")
-        ax.set_xlabel(label)
-    axes[0].set_ylabel("log-loss residual\nlog L(observed) − log L(predicted)")
-    for ax in axes[1 : len(xs)]:  # one residual scale, labelled once
-        ax.sharey(axes[0])
-        ax.tick_params(labelleft=False)
-    axes[0].legend(fontsize=7, loc="best")
-    ax = axes[-1]
-    ax.hist(res["pit"], bins=10, range=(0, 1), color=blue, alpha=0.8, edgecolor="white")
-    ax.axhline(len(res) / 10, color="0.3", ls="--", lw=0.8, label="uniform")
-    ax.set_xlabel("PIT: P(replicated < observed)")
-    ax.set_ylabel("number of runs")
-    ax.legend(fontsize=7)
-    fig.suptitle(
-        f"{check.kind.capitalize()} predictive check, law {check.law} ({check.data.n} runs)",
-        fontsize=10,
-    )
-    if path is not None:
-        save_figure(fig, path)
-    return fig

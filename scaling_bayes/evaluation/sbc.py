@@ -16,8 +16,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from scaling_bayes.inference.many import MANY_DEFAULTS
 from scaling_bayes.laws.base import Law, get_law
 from scaling_bayes.model.priors import SIGMA, resolve_priors
+from scaling_bayes.model.settings import (
+    ModelSettings,
+    NUTSSettings,
+    SamplerConfig,
+    resolve_settings,
+)
 
 
 def default_design(law: Law, n: int = 40, seed: int = 0) -> pd.DataFrame:
@@ -94,13 +101,15 @@ def sbc(
     *,
     n_sims: int = 200,
     design: pd.DataFrame | None = None,
-    seed: int = 0,
-    chains: int = 4,
-    warmup: int = 500,
-    draws: int = 500,
+    sampler: NUTSSettings | SamplerConfig | None = None,
+    model: ModelSettings | None = None,
+    seed: int | None = None,
+    chains: int | None = None,
+    warmup: int | None = None,
+    draws: int | None = None,
     thin: int = 10,
-    likelihood: str = "student_t",
-    nu: float = 4.0,
+    likelihood: str | None = None,
+    nu: float | None = None,
     priors: Mapping[str, Any] | None = None,
     alpha: float = 0.01,
     bins: int = 10,
@@ -114,6 +123,12 @@ def sbc(
     a parameter is rejected when p < ``alpha``. Simulations are fitted ``batch_size`` at a time
     by one compiled program (vmapped chains run in lockstep, so smaller batches keep one hard
     posterior from holding up all the others); ``progress(done, total)`` is called per batch.
+
+    ``sampler`` and ``model`` (or the keywords ``seed``, ``chains``, ``warmup``, ``draws``,
+    ``likelihood``, ``nu``) are the settings of :func:`~scaling_bayes.inference.many.fit_many`,
+    with its defaults (500 warmup iterations and 500 draws per chain); the model settings also
+    simulate the data. ``seed`` seeds the simulations; batch ``k`` (starting at simulation
+    ``start``) is fitted with sampler seed ``seed + 1 + start``.
     """
     from scaling_bayes.data.observations import load_data
     from scaling_bayes.inference.engine import _initial_ref, simulate_prior
@@ -123,13 +138,17 @@ def sbc(
         raise ValueError(f"n_sims must be an integer >= 2, got {n_sims!r}")
     if not (isinstance(thin, int) and thin >= 1):
         raise ValueError(f"thin must be an integer >= 1, got {thin!r}")
+    nuts, model = resolve_settings(sampler, model, defaults=MANY_DEFAULTS, seed=seed,
+                                   chains=chains, warmup=warmup, draws=draws,
+                                   likelihood=likelihood, nu=nu)
+    seed = nuts.seed
     law = get_law(law)
     design = default_design(law) if design is None else design
     pri = resolve_priors(law, priors)
     base = load_data(design.assign(loss=1.0))
     ref = _initial_ref(law, base)
     sims, _ = simulate_prior(
-        law, base, pri, likelihood=likelihood, nu=nu, ref=ref, n=n_sims, seed=seed
+        law, base, pri, likelihood=model.likelihood, nu=model.nu, ref=ref, n=n_sims, seed=seed
     )
     y = sims["log_loss"]
     truth = {k: sims[k] for k in (*law.site_names, SIGMA.name)}
@@ -147,12 +166,8 @@ def sbc(
         many = fit_many(
             chunk + chunk[:1] * pad,
             law=law,
-            seed=seed + 1 + start,
-            chains=chains,
-            warmup=warmup,
-            draws=draws,
-            likelihood=likelihood,
-            nu=nu,
+            sampler=nuts.replace(seed=seed + 1 + start),
+            model=model,
             priors=priors,
             ref=ref,
         )
@@ -189,12 +204,12 @@ def sbc(
         "n_used": int(ok.sum()),
         "design_rows": base.n,
         "seed": seed,
-        "chains": chains,
-        "warmup": warmup,
-        "draws": draws,
+        "chains": nuts.chains,
+        "warmup": nuts.warmup,
+        "draws": nuts.draws,
         "thin": thin,
-        "likelihood": likelihood,
-        "nu": nu,
+        "likelihood": model.likelihood,
+        "nu": model.nu,
         "alpha": alpha,
         "bins": bins,
         "ref": ref,
@@ -210,33 +225,3 @@ def sbc(
         diagnostics=diag,
         settings=settings,
     )
-
-
-def plot_sbc(result: SBCResult, path=None):
-    """ECDF-difference plot per parameter with a pointwise 99% binomial band (grey). Returns the
-    Figure; writes it atomically to ``path`` if given (format from the suffix; no suffix: PDF and
-    PNG)."""
-    from scaling_bayes.plots.style import OKABE_ITO, pyplot, save_figure
-
-    plt = pyplot()
-    names = list(result.ranks.columns)
-    fig, axes = plt.subplots(
-        1, len(names), figsize=(2.6 * len(names), 2.6), sharey=True, layout="constrained"
-    )
-    axes = np.atleast_1d(axes)
-    n = len(result.ranks)
-    z = np.linspace(0, 1, 101)
-    band = 2.576 * np.sqrt(z * (1 - z) / n)  # pointwise 99% binomial band
-    for ax, k in zip(axes, names, strict=True):
-        u = (result.ranks[k].to_numpy() + 0.5) / (result.n_ranks + 1)
-        ecdf = np.searchsorted(np.sort(u), z, side="right") / n
-        ax.fill_between(z, -band, band, color="0.85", label="99% band")
-        ax.plot(z, ecdf - z, color=OKABE_ITO[0])
-        p = result.tests.loc[k, "p_value"]
-        ax.set_title(f"{k}\np = {p:.2g}", fontsize=9)
-        ax.set_xlabel("fractional rank")
-    axes[0].set_ylabel("ECDF − uniform CDF")
-    fig.suptitle(f"SBC of law {result.law}: {n} simulations", fontsize=10)
-    if path is not None:
-        save_figure(fig, path)
-    return fig

@@ -1,6 +1,6 @@
 """NUTS for scaling laws: robust start, sampler-friendly pivots, one compiled program per shape.
 
-Pipeline of :func:`fit`:
+Pipeline of :func:`~scaling_bayes.inference.fit.fit` (the engine of every fitting entry point):
 
 1. validate data, priors and settings (nothing is compiled before this passes);
 2. map inputs to ``x = log(input / ref)`` and pad to a size bucket, so refits of other data sets
@@ -22,62 +22,26 @@ import json
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from scaling_bayes.data.observations import ScalingData, load_data
-from scaling_bayes.laws.base import Law, get_law
-from scaling_bayes.model.likelihoods import check_likelihood
-from scaling_bayes.model.priors import Prior, resolve_priors
+from scaling_bayes._core.env import enable_x64_on_cpu, n_devices
+from scaling_bayes._core.env import load_jax as _jax
+from scaling_bayes._core.errors import ScalingBayesError
+from scaling_bayes._core.linalg import no_lapack, sym_eig
+from scaling_bayes.data.observations import ScalingData
+from scaling_bayes.inference.aot import Persistent
+from scaling_bayes.laws.base import Law, is_builtin
+from scaling_bayes.model.likelihoods import observation_dist
+from scaling_bayes.model.numpyro_model import scaling_model
+from scaling_bayes.model.priors import Prior
+from scaling_bayes.model.settings import SamplerConfig
 
 
-class SettingsError(ValueError):
-    """A sampler setting is out of range."""
-
-
-class ModeSearchError(ValueError):
+class ModeSearchError(ScalingBayesError):
     """No finite posterior density was found from any start (impossible priors or data)."""
-
-
-@dataclass(frozen=True)
-class SamplerConfig:
-    """NUTS settings recorded with every fit."""
-
-    seed: int = 0
-    chains: int = 4
-    warmup: int = 1000
-    draws: int = 1000
-    likelihood: str = "student_t"
-    nu: float = 4.0
-    target_accept: float = 0.9
-    max_tree_depth: int = 10
-    dense_mass: bool = True
-    n_starts: int = 32
-
-    def validate(self) -> None:
-        def _int(name: str, lo: int, hi: int | None = None) -> None:
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo or (
-                hi is not None and v > hi
-            ):
-                rng = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
-                raise SettingsError(f"{name} must be an integer {rng}, got {v!r}")
-
-        _int("seed", 0, 2**32 - 1)
-        _int("chains", 1, 512)
-        _int("warmup", 0, 10**6)
-        _int("draws", 1, 10**6)
-        _int("max_tree_depth", 1, 15)
-        _int("n_starts", 1, 4096)
-        ta = self.target_accept
-        if not (isinstance(ta, (int, float)) and 0 < ta < 1):
-            raise SettingsError(f"target_accept must be in (0, 1), got {ta!r}")
-        check_likelihood(self.likelihood, self.nu)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -95,29 +59,11 @@ def _initial_ref(law: Law, data: ScalingData) -> dict[str, float]:
     for v in law.inputs:
         a = data.get(v)
         how = law.initial_ref.get(v, "geomean")
-        if not isinstance(how, str):  # a number: a fixed reference scale (laws_more.py)
+        if not isinstance(how, str):  # a number: a fixed reference scale (e.g. data_constrained)
             ref[v] = float(how)
             continue
         ref[v] = float(np.min(a)) if how == "min" else float(np.exp(np.mean(np.log(a))))
     return ref
-
-
-def _jax():
-    import jax
-
-    return jax
-
-
-def enable_x64_on_cpu() -> None:
-    """Use float64 when JAX runs on the CPU (the scales of N, D and C need it)."""
-    jax = _jax()
-    if jax.default_backend() == "cpu" and not jax.config.jax_enable_x64:
-        jax.config.update("jax_enable_x64", True)
-
-
-def n_devices() -> int:
-    """Devices of the default backend that batched programs split data sets across."""
-    return _jax().device_count()
 
 
 def _spmd(fn):
@@ -136,8 +82,6 @@ def _spmd(fn):
             return fn(*args)
         from jax.sharding import PartitionSpec
 
-        from scaling_bayes._core.linalg import no_lapack
-
         mesh = jax.make_mesh((n,), ("fits",), axis_types=(jax.sharding.AxisType.Auto,))
         spec = PartitionSpec("fits")
         with no_lapack(jax.default_backend() == "cpu"):  # LAPACK can deadlock here: _linalg
@@ -151,7 +95,7 @@ def _spmd(fn):
 class _Program:
     """Compiled pieces for one model and padded size: reused across fits.
 
-    By default the model is :func:`~scaling_bayes.model.likelihoods.scaling_model` of ``law`` (one value per
+    By default the model is :func:`~scaling_bayes.model.numpyro_model.scaling_model` of ``law`` (one value per
     sampler site). Any other NumPyro model with the same call signature
     ``model(x, ref, y, mask)`` can be given (the hierarchical model does this), with
 
@@ -175,10 +119,6 @@ class _Program:
         from jax.flatten_util import ravel_pytree
         from numpyro.distributions import biject_to
         from numpyro.infer.util import get_potential_fn
-
-        from scaling_bayes.inference.aot import Persistent
-        from scaling_bayes._core.linalg import sym_eig
-        from scaling_bayes.model.likelihoods import observation_dist, scaling_model
 
         self.law, self.priors, self.likelihood, self.nu, self.n_pad = (
             law, dict(priors), likelihood, nu, n_pad)
@@ -468,8 +408,6 @@ def _chunk_length(warmup: int, draws: int) -> int:
 
 @functools.lru_cache(maxsize=32)
 def _program(law: Law, priors_key: str, likelihood: str, nu: float, n_pad: int) -> _Program:
-    from scaling_bayes.laws.base import is_builtin
-
     priors = {k: Prior.parse(v) for k, v in json.loads(priors_key).items()}
     cache_key = (json.dumps(["scaling_model", law.name, priors_key, likelihood, nu, n_pad])
                  if is_builtin(law) else None)
@@ -586,17 +524,6 @@ def simulate_prior(law: Law, data: ScalingData, priors, *, likelihood: str, nu: 
     return sims, {v: np.asarray(x[v][0, : data.n]) for v in law.inputs}
 
 
-def make_config(*, seed, chains, warmup, draws, likelihood, nu, target_accept, max_tree_depth,
-                dense_mass, n_starts: int = SamplerConfig.n_starts) -> SamplerConfig:
-    """A validated :class:`SamplerConfig` from user arguments."""
-    config = SamplerConfig(seed=seed, chains=chains, warmup=warmup, draws=draws,
-                           likelihood=likelihood, nu=float(nu) if isinstance(nu, int) else nu,
-                           target_accept=target_accept, max_tree_depth=max_tree_depth,
-                           dense_mass=bool(dense_mass), n_starts=n_starts)
-    config.validate()
-    return config
-
-
 @dataclass
 class _Run:
     """Everything the sampler produced for B data sets."""
@@ -706,94 +633,3 @@ def sample_program(prog: _Program, args, refs, modes, covs, config: SamplerConfi
 
 def _scalar_or_list(a: np.ndarray):
     return float(a) if a.ndim == 0 else a.astype(float).tolist()
-
-
-def fit(
-    data,
-    law: str | Law = "chinchilla",
-    *,
-    seed: int = 0,
-    chains: int = 4,
-    warmup: int = 1000,
-    draws: int = 1000,
-    likelihood: str = "student_t",
-    nu: float = 4.0,
-    priors: Mapping[str, Any] | None = None,
-    target_accept: float = 0.9,
-    max_tree_depth: int = 10,
-    dense_mass: bool = True,
-    ref: Mapping[str, float] | None = None,
-    columns: Mapping[str, str] | None = None,
-    progress: bool | Callable[[int, int], None] = False,
-    warn: bool = True,
-):
-    """Fit a scaling law by NUTS and return a :class:`~scaling_bayes.posterior.fit.Fit`.
-
-    Parameters
-    ----------
-    data
-        CSV path, pandas DataFrame (e.g. from :func:`scaling_bayes.load_dataset`) or
-        :class:`~scaling_bayes.data.observations.ScalingData`. See :func:`~scaling_bayes.data.observations.load_data`.
-    law
-        Registered law name (:func:`scaling_bayes.list_laws`) or a :class:`~scaling_bayes.laws.base.Law`.
-    seed
-        Seed of every random choice (starts, chain inits, NUTS); same seed, same data and same
-        platform give an identical posterior.
-    chains, warmup, draws
-        NUTS chains (>= 4 recommended for R-hat), warmup iterations per chain, kept draws per chain.
-    likelihood, nu
-        ``"student_t"`` (default, robust, ``nu`` degrees of freedom) or ``"normal"`` on log-loss.
-    priors
-        Overrides by sampler-parameter name, e.g. ``{"alpha": "LogNormal(loc=-1, scale=0.3)"}``;
-        see :func:`scaling_bayes.model.priors.default_priors`.
-    target_accept, max_tree_depth, dense_mass
-        NUTS settings (dense mass matrix by default: the laws have few parameters).
-    ref
-        Fix the pivot scales, e.g. ``{"N": 1e8, "D": 2e9}`` (default: chosen from the data).
-    progress
-        ``True`` for a progress bar on stderr, or a callable ``(done, total)``.
-    warn
-        Emit :class:`~scaling_bayes.posterior.diagnostics.DiagnosticWarning` for divergences,
-        R-hat > 1.01 or ESS < 400.
-    """
-    from scaling_bayes.posterior.fit import Fit
-
-    t_start = time.perf_counter()
-    law = get_law(law)
-    config = make_config(seed=seed, chains=chains, warmup=warmup, draws=draws,
-                         likelihood=likelihood, nu=nu, target_accept=target_accept,
-                         max_tree_depth=max_tree_depth, dense_mass=dense_mass)
-    data = load_data(data, columns=dict(columns) if columns else None)
-    data.check_for_law(law)
-    from scaling_bayes.data.observations import warn_design
-
-    warn_design(data, law)  # DataWarning, once: loss not in nats/token, collinear log N/log D
-    priors = resolve_priors(law, priors)
-    if ref is not None:
-        bad = [k for k in ref if k not in law.inputs or not (np.isfinite(ref[k]) and ref[k] > 0)]
-        if bad:
-            raise SettingsError(
-                f"ref: {bad[0]!r} must be one of the law's inputs ({', '.join(law.inputs)}) "
-                "with a positive finite scale")
-
-    reporter = None
-    if progress:
-        from scaling_bayes._core.progress import ProgressBar
-
-        reporter = progress if callable(progress) else ProgressBar(
-            config.warmup + config.draws, config.chains)
-    try:
-        run, ll = run_batch(law, [data], priors, config, names=[data.source], ref=ref,
-                            progress=reporter)
-    finally:
-        if reporter is not None and not callable(progress):
-            reporter.close()
-    result = Fit.from_sampler(
-        law=law, data=data, posterior={k: v[0] for k, v in run.posterior.items()},
-        sample_stats={k: v[0] for k, v in run.sample_stats.items()},
-        log_likelihood=ll[0, ..., : data.n], priors=priors, config=config, ref=run.refs[0],
-        mode=run.modes[0], timings={**run.timings,
-                                    "total_s": time.perf_counter() - t_start})
-    if warn:
-        result.check(warn=True)
-    return result

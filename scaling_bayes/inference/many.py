@@ -18,16 +18,26 @@ padding to a multiple of the device count applies to the global count).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from scaling_bayes._core.progress import ProgressBar
 from scaling_bayes.data.observations import DataError, ScalingData, load_data
-from scaling_bayes.inference.engine import SamplerConfig, make_config, run_batch
+from scaling_bayes.inference.engine import run_batch
 from scaling_bayes.laws.base import Law, get_law
-from scaling_bayes.model.priors import SIGMA, Prior, resolve_priors
+from scaling_bayes.model.priors import resolve_priors
+from scaling_bayes.model.settings import (
+    ModelSettings,
+    NUTSSettings,
+    SamplerConfig,
+    sampler_config,
+)
+from scaling_bayes.posterior.many import ManyFits
+
+#: NUTS defaults of :func:`fit_many` (shorter chains and fewer mode-search starts than
+#: :func:`scaling_bayes.fit`; see its ``n_starts``).
+MANY_DEFAULTS = NUTSSettings(warmup=500, draws=500, n_starts=16)
 
 
 def _split(datasets, by, columns) -> tuple[list[str], list[ScalingData]]:
@@ -67,20 +77,22 @@ def fit_many(
     law: str | Law = "chinchilla",
     *,
     by: str | Sequence[str] | None = None,
-    seed: int = 0,
-    chains: int = 4,
-    warmup: int = 500,
-    draws: int = 500,
-    likelihood: str = "student_t",
-    nu: float = 4.0,
+    sampler: NUTSSettings | SamplerConfig | None = None,
+    model: ModelSettings | None = None,
+    seed: int | None = None,
+    chains: int | None = None,
+    warmup: int | None = None,
+    draws: int | None = None,
+    likelihood: str | None = None,
+    nu: float | None = None,
     priors: Mapping[str, Any] | None = None,
-    target_accept: float = 0.9,
-    max_tree_depth: int = 10,
-    dense_mass: bool = True,
+    target_accept: float | None = None,
+    max_tree_depth: int | None = None,
+    dense_mass: bool | None = None,
     columns: Mapping[str, str] | None = None,
     ref: Mapping[str, float] | None = None,
     log_likelihood: bool = False,
-    n_starts: int = 16,
+    n_starts: int | None = None,
     progress=False,
 ) -> ManyFits:
     """Fit one law to many data sets at once (one compiled program, vmapped).
@@ -90,9 +102,11 @@ def fit_many(
     datasets
         A list or dict of data sets (CSV paths, DataFrames or ScalingData), or one DataFrame with
         ``by`` naming the grouping column(s) (data sets, bootstrap replicates, tasks, seeds).
-    law, seed, chains, warmup, draws, likelihood, nu, priors, target_accept, max_tree_depth,
-    dense_mass, columns
-        As in :func:`scaling_bayes.fit`; the same settings apply to every data set.
+    law, sampler, model, seed, chains, warmup, draws, likelihood, nu, priors, target_accept,
+    max_tree_depth, dense_mass, columns
+        As in :func:`scaling_bayes.fit`; the same settings apply to every data set. Without
+        ``sampler``, ``warmup`` and ``draws`` default to 500 here and ``n_starts`` to 16
+        (:data:`MANY_DEFAULTS`).
     ref
         Fix the pivot scales of every fit (default: chosen per data set). Simulation-based
         calibration fixes them, so that the prior does not depend on the simulated data.
@@ -112,13 +126,14 @@ def fit_many(
     -------
     ManyFits
         Posterior draws shaped ``(fit, chain, draw)``, a per-fit summary table and diagnostics;
-        ``many[i]`` or ``many["name"]`` is a full :class:`~scaling_bayes.posterior.fit.Fit`.
+        ``many[i]`` or ``many["name"]`` is a full :class:`~scaling_bayes.posterior.fit.Fit`
+        (:class:`~scaling_bayes.posterior.many.ManyFits`).
     """
     law = get_law(law)
-    config = make_config(seed=seed, chains=chains, warmup=warmup, draws=draws,
-                         likelihood=likelihood, nu=nu, target_accept=target_accept,
-                         max_tree_depth=max_tree_depth, dense_mass=dense_mass,
-                         n_starts=n_starts)
+    config = sampler_config(sampler, model, defaults=MANY_DEFAULTS, seed=seed, chains=chains,
+                            warmup=warmup, draws=draws, likelihood=likelihood, nu=nu,
+                            target_accept=target_accept, max_tree_depth=max_tree_depth,
+                            dense_mass=dense_mass, n_starts=n_starts)
     names, datas = _split(datasets, by, columns)
     for name, data in zip(names, datas, strict=True):
         try:
@@ -128,8 +143,6 @@ def fit_many(
     priors = resolve_priors(law, priors)
     reporter = None
     if progress:
-        from scaling_bayes._core.progress import ProgressBar
-
         reporter = progress if callable(progress) else ProgressBar(
             config.warmup + config.draws, config.chains * len(datas))
     try:
@@ -141,99 +154,3 @@ def fit_many(
     return ManyFits(law=law, names=names, datas=datas, posterior=run.posterior,
                     sample_stats=run.sample_stats, priors=priors, config=config, refs=run.refs,
                     modes=run.modes, timings=run.timings, _run=run, _ll=ll)
-
-
-@dataclass(frozen=True, eq=False)
-class ManyFits:
-    """Results of :func:`fit_many`: arrays with a leading fit axis, per-fit diagnostics."""
-
-    law: Law
-    names: list[str]
-    datas: list[ScalingData]
-    posterior: dict[str, np.ndarray]  # (fit, chain, draw)
-    sample_stats: dict[str, np.ndarray]
-    priors: dict[str, Prior]
-    config: SamplerConfig
-    refs: list[dict[str, float]]
-    modes: list[dict[str, float]]
-    timings: dict[str, float]
-    _run: Any = field(repr=False, default=None)
-    _ll: np.ndarray | None = field(repr=False, default=None)
-
-    def __len__(self) -> int:
-        return len(self.names)
-
-    def __repr__(self) -> str:
-        return (f"<ManyFits law={self.law.name} fits={len(self)} chains={self.config.chains} "
-                f"draws={self.config.draws} divergent fits={int(np.sum(self.divergences > 0))}>")
-
-    @property
-    def divergences(self) -> np.ndarray:
-        """Divergent transitions per fit."""
-        return self.sample_stats["diverging"].sum(axis=(1, 2))
-
-    def summary(self, params: Sequence[str] | None = None,
-                quantiles: tuple[float, ...] = (0.05, 0.5, 0.95)) -> pd.DataFrame:
-        """Per-fit posterior table indexed by (fit, parameter), computed vectorized over fits."""
-        from scaling_bayes.posterior import diagnostics as dg
-
-        names = list(params) if params else [*self.law.param_names, SIGMA.name]
-        frames = []
-        for p in names:
-            x = np.moveaxis(self.posterior[p], 0, -1)  # (chain, draw, fit)
-            flat = x.reshape(-1, x.shape[-1])
-            cols = {"mean": flat.mean(axis=0), "sd": flat.std(axis=0, ddof=1)}
-            for q, v in zip(quantiles, np.quantile(flat, quantiles, axis=0), strict=True):
-                cols[dg._quantile_label(q)] = v
-            cols.update(mcse_mean=dg.mcse_mean(x), ess_bulk=dg.ess_bulk(x),
-                        ess_tail=dg.ess_tail(x), r_hat=dg.rhat(x))
-            frames.append(pd.DataFrame(cols, index=pd.MultiIndex.from_product(
-                [self.names, [p]], names=["fit", "parameter"])))
-        return pd.concat(frames).sort_index(level=0, sort_remaining=False)
-
-    def check(self, rhat_max: float = 1.01, ess_min: float = 400) -> dict[str, list[str]]:
-        """Diagnostic problems per fit (only fits with problems appear)."""
-        from scaling_bayes.posterior import diagnostics as dg
-
-        s = self.summary([*self.law.param_names, *self.law.site_names, SIGMA.name])
-        out = {}
-        depth = self.sample_stats["tree_depth"]
-        for i, name in enumerate(self.names):
-            msgs = dg.check(s.xs(name, level="fit").loc[lambda t: ~t.index.duplicated()],
-                            divergences=int(self.divergences[i]),
-                            n_draws_total=self.config.chains * self.config.draws,
-                            tree_depth_hits=int(np.sum(depth[i] >= self.config.max_tree_depth)),
-                            max_tree_depth=self.config.max_tree_depth,
-                            rhat_max=rhat_max, ess_min=ess_min)
-            if msgs:
-                out[name] = msgs
-        return out
-
-    def __getitem__(self, key: int | str):
-        """Fit ``key`` (position or name) as a full :class:`~scaling_bayes.posterior.fit.Fit`."""
-        from scaling_bayes.posterior.fit import Fit
-
-        i = self.names.index(key) if isinstance(key, str) else int(key)
-        if not -len(self) <= i < len(self):
-            raise IndexError(f"fit index {key} out of range for {len(self)} fits")
-        i %= len(self)
-        data = self.datas[i]
-        if self._ll is not None:
-            ll = self._ll[i, ..., : data.n]
-        else:
-            run = self._run
-            args_i = _index_args(run.args, i)
-            _, ll = run.program.postprocess(run.flat_draws[i][None], args_i)
-            ll = np.asarray(ll)[0].reshape(self.config.chains, self.config.draws, -1)
-            ll = ll[..., : data.n]
-        return Fit.from_sampler(
-            law=self.law, data=data, posterior={k: v[i] for k, v in self.posterior.items()},
-            sample_stats={k: v[i] for k, v in self.sample_stats.items()}, log_likelihood=ll,
-            priors=self.priors, config=self.config, ref=self.refs[i], mode=self.modes[i],
-            timings=self.timings)
-
-
-def _index_args(args, i: int):
-    import jax
-
-    return jax.tree_util.tree_map(lambda a: a[i : i + 1], args)

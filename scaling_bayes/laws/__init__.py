@@ -1,11 +1,17 @@
-"""Scaling laws: the :class:`Law` interface, the registry, and one module per law family.
-Importing this package registers every built-in law."""
+"""Scaling laws: the :class:`Law` interface, the registry :data:`LAWS`, one module per family.
 
+Importing this package registers every built-in law, family by family in a fixed order (the
+order of :func:`list_laws`): classic (chinchilla, kaplan, power laws), shape, BNSL, transfer and
+downstream error, routed MoE, data-constrained, over-training, learning curve.
+"""
+
+# isort: skip_file
+from scaling_bayes._core.vocabulary import INPUT_DESCRIPTIONS
 from scaling_bayes.laws.base import (
-    CHINCHILLA,
-    INPUT_DESCRIPTIONS,
-    KAPLAN,
+    LAWS,
+    ClosedFormAllocation,
     Law,
+    LawRegistry,
     Param,
     Pivot,
     UnknownLawError,
@@ -13,8 +19,38 @@ from scaling_bayes.laws.base import (
     is_builtin,
     list_laws,
     register_law,
+)
+# Registration order is list_laws() order: keep these imports in this order (not sorted).
+from scaling_bayes.laws.classic import CHINCHILLA, KAPLAN
+from scaling_bayes.laws.shape import (
+    CHINCHILLA_SHAPE,
+    KAPLAN_SHAPE,
+    SHAPE_REF_ASPECT,
+    shape_pair,
     with_shape,
 )
+from scaling_bayes.laws.bnsl import BNSL1, BNSL2, make_bnsl
+from scaling_bayes.laws.transfer import DOWNSTREAM_ERROR, TRANSFER
+from scaling_bayes.laws.moe import ROUTED_MOE
+from scaling_bayes.laws.data_constrained import DATA_CONSTRAINED, MUENNIGHOFF_2023
+from scaling_bayes.laws.overtraining import OVERTRAINING
+from scaling_bayes.laws.learning_curve import (
+    KAPLAN_2020_LEARNING_CURVE,
+    KAPLAN_ALPHA_B,
+    KAPLAN_B_STAR,
+    KAPLAN_LEARNING_CURVE,
+    kaplan_min_conversions,
+)
 
-__all__ = ["Law", "Param", "Pivot", "UnknownLawError", "get_law", "list_laws", "register_law",
-           "is_builtin", "with_shape", "INPUT_DESCRIPTIONS", "CHINCHILLA", "KAPLAN"]
+LAWS._mark_builtins()
+
+__all__ = [
+    # interface and registry
+    "Law", "Param", "Pivot", "ClosedFormAllocation", "LawRegistry", "LAWS", "UnknownLawError",
+    "get_law", "list_laws", "register_law", "is_builtin", "INPUT_DESCRIPTIONS",
+    # built-in laws and their constructors
+    "CHINCHILLA", "KAPLAN", "CHINCHILLA_SHAPE", "KAPLAN_SHAPE", "SHAPE_REF_ASPECT", "with_shape",
+    "shape_pair", "BNSL1", "BNSL2", "make_bnsl", "TRANSFER", "DOWNSTREAM_ERROR", "ROUTED_MOE",
+    "DATA_CONSTRAINED", "MUENNIGHOFF_2023", "OVERTRAINING", "KAPLAN_LEARNING_CURVE",
+    "KAPLAN_2020_LEARNING_CURVE", "KAPLAN_B_STAR", "KAPLAN_ALPHA_B", "kaplan_min_conversions",
+]

@@ -1,4 +1,4 @@
-"""Scaling laws as pure JAX functions, each with a sampler parameterization, in one registry.
+"""The law interface: :class:`Law`, its parameters, and the registry of laws by name.
 
 Every law has two faces:
 
@@ -12,28 +12,37 @@ Every law has two faces:
   :attr:`Law.to_textbook` maps sampler draws back to the textbook parameters.
 
 Inputs reach the sampler-side functions as ``x[v] = log(v / ref[v])`` for each input variable
-``v`` (``"N"``, ``"D"`` or ``"C"``), with ``ref`` the pivot scales recorded in the fit.
+``v`` (``"N"``, ``"D"``, ``"C"`` or a covariate of :mod:`scaling_bayes._core.vocabulary`), with
+``ref`` the pivot scales recorded in the fit.
 
-This module imports only JAX.
+What a law can do beyond the loss lives on the :class:`Law` as capabilities (a closed-form
+compute-optimal allocation, allocation exponents, a reference view for shape laws, the unit of
+its ``loss`` column); code elsewhere asks the law, never tests its name.
+
+Laws are kept in one registry object, :data:`LAWS` (``LAWS.register(law)``, ``LAWS.get(name)``);
+:func:`register_law`, :func:`get_law` and :func:`list_laws` are the same as functions. Importing
+:mod:`scaling_bayes.laws` registers the built-in laws, one module per family.
+
+This module imports only JAX (and the package's input vocabulary).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import jax.numpy as jnp
-from jax.nn import log_sigmoid
 from jax.scipy.special import logsumexp
+
+from scaling_bayes._core.errors import ScalingBayesError
+from scaling_bayes._core.vocabulary import INPUT_DESCRIPTIONS
 
 Array = jnp.ndarray
 
-INPUT_DESCRIPTIONS = {
-    "N": "model size (parameters)",
-    "D": "training tokens",
-    "C": "training compute (FLOPs)",
-    "aspect": "aspect ratio d_model/n_layers (width/depth)",
-}
+__all__ = [
+    "INPUT_DESCRIPTIONS", "LAWS", "ClosedFormAllocation", "Law", "LawRegistry", "Param", "Pivot",
+    "UnknownLawError", "get_law", "is_builtin", "list_laws", "register_law",
+]
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,25 @@ class Pivot:
     input: str
 
 
+@dataclass(frozen=True)
+class ClosedFormAllocation:
+    """Closed-form compute-optimal allocation of a law of N and D under ``C = k N D``.
+
+    Both functions take textbook ``theta`` (one draw: scalars) and ``log_k = log k`` (a Python
+    float), are written in ``jax.numpy`` and are traced inside the allocation programs of
+    :mod:`scaling_bayes.decisions.allocation`.
+
+    optimum
+        ``optimum(theta, logC, log_k) -> (log N_opt, log D_opt)`` at budget ``C``.
+    budget_for_loss
+        ``budget_for_loss(theta, log_ell, log_k) -> log C``: the smallest budget whose
+        compute-optimal loss is ``ell`` (``inf`` where the law never reaches it).
+    """
+
+    optimum: Callable[[Mapping[str, Array], Array, float], tuple[Array, Array]]
+    budget_for_loss: Callable[[Mapping[str, Array], Array, float], Array]
+
+
 @dataclass(frozen=True, eq=False)
 class Law:
     """A registered scaling law.
@@ -71,7 +99,8 @@ class Law:
     name, formula, description
         Identification and documentation.
     inputs
-        Input variables the law needs, from ``("N", "D", "C")``.
+        Input variables the law needs: ``"N"``, ``"D"``, ``"C"`` or covariates
+        (:data:`scaling_bayes._core.vocabulary.COVARIATES`).
     params
         Textbook (reported) parameters.
     sites
@@ -87,8 +116,23 @@ class Law:
     initial_ref
         How the reference scale of each input starts: ``"min"`` (smallest value in the data) or
         ``"geomean"``.
-    base
+    base_law
         The law a derived law extends (``None`` for a law defined from scratch).
+    whiten
+        Run NUTS in whitened coordinates (see below).
+    closed_form_allocation
+        A :class:`ClosedFormAllocation` where the compute-optimal allocation has a closed form
+        (Chinchilla), else ``None`` (numeric solve).
+    exponents_of
+        ``exponents_of(theta) -> {name: array}``: budget-independent allocation exponents from
+        textbook draws (numpy), where the law has them; see :meth:`allocation_exponents`.
+    reference_view
+        For a law that extends :attr:`base_law` by a covariate (a shape law):
+        ``reference_view(phi, ref, aspect) -> phi_base``, the sampler draws of the base law for
+        models of aspect ratio ``aspect`` (numpy arrays). ``None`` for other laws.
+    loss_in_nats
+        Whether the ``loss`` column is a loss in nats/token (``False`` e.g. for an error rate);
+        the data layer checks the units only of those.
     """
 
     name: str
@@ -103,13 +147,17 @@ class Law:
     pivots: tuple[Pivot, ...] = ()
     initial_ref: Mapping[str, str] = field(default_factory=dict)
     #: For a derived law (e.g. a shape variant made by :func:`with_shape`), the law it extends.
-    base: Law | None = None
+    base_law: Law | None = None
     #: Run NUTS in coordinates whitened by the Laplace fit (see ``inference._Program.kernels``).
     #: ``False`` for laws whose posteriors are far from Gaussian at the mode: there the raw
     #: coordinates, with NumPyro's regularised metric (small steps), explore better. Measured:
     #: bnsl1 on 4-digit addition, 8 x 2000 draws: R-hat 1.006 raw, 1.14 whitened;
     #: kaplan_learning_curve on Gemstones checkpoints: 0 divergences raw, 9 whitened.
     whiten: bool = True
+    closed_form_allocation: ClosedFormAllocation | None = None
+    exponents_of: Callable[[Mapping[str, object]], dict[str, object]] | None = None
+    reference_view: Callable[..., dict[str, object]] | None = None
+    loss_in_nats: bool = True
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -124,352 +172,140 @@ class Law:
         """Number of free parameters, counting the noise scale."""
         return len(self.sites) + 1
 
+    @property
+    def allocatable(self) -> bool:
+        """Whether the law is a law of exactly N and D, the trade-off compute-optimal allocation
+        solves (a shape law is allocated through its :attr:`reference_view`)."""
+        return set(self.inputs) == {"N", "D"}
+
+    @property
+    def input_descriptions(self) -> dict[str, str]:
+        """``{input: description}`` for each of the law's inputs, in order."""
+        return {v: INPUT_DESCRIPTIONS.get(v, v) for v in self.inputs}
+
+    def allocation_exponents(self, theta: Mapping[str, object]) -> dict[str, object] | None:
+        """Budget-independent allocation exponents from textbook draws ``theta`` (numpy):
+        Chinchilla ``a`` (N_opt ∝ C^a), ``b`` (D_opt ∝ C^b) and ``G`` (N_opt = G (C/6)^a),
+        Kaplan ``a``, ``b``; ``None`` for laws without them."""
+        return None if self.exponents_of is None else self.exponents_of(theta)
+
     def __call__(self, theta: Mapping[str, Array], **inputs: Array) -> Array:
         """Predicted loss ``L`` (not log) from textbook parameters and raw inputs."""
         return jnp.exp(self.log_loss(theta, inputs))
 
 
-_REGISTRY: dict[str, Law] = {}
+class UnknownLawError(ScalingBayesError):
+    """Raised for a law name that is not in the registry."""
+
+
+class LawRegistry:
+    """Laws by name, in registration order.
+
+    ``LAWS.register(law)`` adds a law and returns it (``CHINCHILLA = LAWS.register(Law(...))``);
+    ``LAWS.get(name)`` looks one up; ``name in LAWS``, ``iter(LAWS)`` (names), ``len(LAWS)``,
+    :meth:`names` and :meth:`laws` read it. :meth:`unregister` removes a user's law (tests, or
+    a notebook that redefines one). The laws this package defines are marked built-in when
+    :mod:`scaling_bayes.laws` has imported its family modules (:meth:`is_builtin`).
+    """
+
+    def __init__(self) -> None:
+        self._laws: dict[str, Law] = {}
+        self._builtin: dict[str, Law] = {}
+
+    def register(self, law: Law) -> Law:
+        """Add ``law`` (its name must be new) and return it."""
+        if not isinstance(law, Law):
+            raise TypeError(f"can only register a Law, got {type(law).__name__}")
+        if law.name in self._laws:
+            raise ValueError(f"a law named {law.name!r} is already registered")
+        self._laws[law.name] = law
+        return law
+
+    def unregister(self, name: str | Law) -> Law | None:
+        """Remove the user law ``name`` and return it (``None`` if no law has that name).
+        Built-in laws cannot be removed."""
+        key = name.name if isinstance(name, Law) else name
+        if key in self._builtin:
+            raise ValueError(f"{key!r} is a built-in law and cannot be unregistered")
+        return self._laws.pop(key, None)
+
+    def get(self, name: str | Law) -> Law:
+        """The registered law ``name`` (a :class:`Law` passes through)."""
+        if isinstance(name, Law):
+            return name
+        try:
+            return self._laws[name]
+        except (KeyError, TypeError):
+            raise UnknownLawError(
+                f"unknown law {name!r}; available laws: {', '.join(sorted(self._laws))}"
+            ) from None
+
+    def names(self) -> tuple[str, ...]:
+        """Names of the registered laws, in registration order."""
+        return tuple(self._laws)
+
+    def laws(self) -> tuple[Law, ...]:
+        """The registered laws, in registration order."""
+        return tuple(self._laws.values())
+
+    def is_builtin(self, law: Law) -> bool:
+        """Whether ``law`` is one of the laws this package defines (not a user's own, nor a
+        modified copy of a built-in law)."""
+        return self._builtin.get(law.name) is law
+
+    def _mark_builtins(self) -> None:
+        """Record every law registered so far as built-in (called once by
+        :mod:`scaling_bayes.laws` after importing its family modules)."""
+        self._builtin = dict(self._laws)
+
+    def __contains__(self, name: object) -> bool:
+        if isinstance(name, Law):
+            return self._laws.get(name.name) is name
+        return name in self._laws
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(tuple(self._laws))
+
+    def __len__(self) -> int:
+        return len(self._laws)
+
+    def __repr__(self) -> str:
+        return f"LawRegistry({', '.join(self._laws)})"
+
+
+#: The registry of laws by name (built-in laws and user laws alike).
+LAWS = LawRegistry()
 
 
 def register_law(law: Law) -> Law:
-    """Add ``law`` to the registry (name must be new) and return it."""
-    if law.name in _REGISTRY:
-        raise ValueError(f"a law named {law.name!r} is already registered")
-    _REGISTRY[law.name] = law
-    return law
+    """Add ``law`` to the registry (name must be new) and return it: ``LAWS.register(law)``."""
+    return LAWS.register(law)
 
 
 def get_law(name: str | Law) -> Law:
-    """Return the registered law ``name`` (a :class:`Law` passes through)."""
-    if isinstance(name, Law):
-        return name
-    try:
-        return _REGISTRY[name]
-    except (KeyError, TypeError):
-        raise UnknownLawError(
-            f"unknown law {name!r}; available laws: {', '.join(sorted(_REGISTRY))}"
-        ) from None
+    """Return the registered law ``name`` (a :class:`Law` passes through): ``LAWS.get``."""
+    return LAWS.get(name)
 
 
 def list_laws() -> dict[str, str]:
     """Registered laws as ``{name: "formula — description"}``."""
-    return {k: f"{v.formula} — {v.description}" for k, v in _REGISTRY.items()}
+    return {law.name: f"{law.formula} — {law.description}" for law in LAWS.laws()}
 
 
-class UnknownLawError(ValueError):
-    """Raised for a law name that is not in the registry."""
+def is_builtin(law: Law) -> bool:
+    """Whether ``law`` is one of the laws this package defines (not a user's own)."""
+    return LAWS.is_builtin(law)
 
 
-# ----------------------------------------------------------------------------- priors
-# Defaults are weakly informative on the scale of language-model losses in nats/token
-# (0.5-10), exponents 0.05-1, and residual scatter of a few percent. See README "Priors".
+# ----------------------------------------------------------------------------- shared pieces
+# Default prior specs, shared by the law families. Weakly informative on the scale of
+# language-model losses in nats/token (0.5-10), exponents 0.05-1, and residual scatter of a few
+# percent. See README "Priors".
 _EXPONENT_PRIOR = ("LogNormal", {"loc": -1.2, "scale": 0.6})  # median 0.30, 95% [0.09, 0.98]
 _E_PRIOR = ("LogNormal", {"loc": 0.5, "scale": 0.6})  # median 1.65, 95% [0.5, 5.3]
 _TERM_PRIOR = ("Normal", {"loc": -0.5, "scale": 1.5})  # reducible term at pivot: 95% [0.03, 11]
 
 
-# ----------------------------------------------------------------------------- chinchilla
-def _chinchilla_log_loss(theta, inputs):
-    logN = jnp.log(inputs["N"])
-    logD = jnp.log(inputs["D"])
-    terms = jnp.stack(
-        jnp.broadcast_arrays(
-            jnp.log(theta["E"]),
-            jnp.log(theta["A"]) - theta["alpha"] * logN,
-            jnp.log(theta["B"]) - theta["beta"] * logD,
-        )
-    )
-    return logsumexp(terms, axis=0)
-
-
-def _chinchilla_sampler_log_loss(phi, x):
-    terms = jnp.stack(
-        jnp.broadcast_arrays(
-            jnp.log(phi["E"]),
-            phi["lnA0"] - phi["alpha"] * x["N"],
-            phi["lnB0"] - phi["beta"] * x["D"],
-        )
-    )
-    return logsumexp(terms, axis=0)
-
-
-def _chinchilla_to_textbook(phi, ref):
-    return {
-        "E": phi["E"],
-        "A": jnp.exp(phi["lnA0"] + phi["alpha"] * jnp.log(ref["N"])),
-        "B": jnp.exp(phi["lnB0"] + phi["beta"] * jnp.log(ref["D"])),
-        "alpha": phi["alpha"],
-        "beta": phi["beta"],
-    }
-
-
-CHINCHILLA = register_law(
-    Law(
-        name="chinchilla",
-        formula="L = E + A*N^-alpha + B*D^-beta",
-        description="Hoffmann et al. 2022 (Approach 3) parametric loss surface",
-        inputs=("N", "D"),
-        params=(
-            Param("E", "irreducible loss (nats/token)"),
-            Param("A", "model-size amplitude"),
-            Param("B", "data amplitude"),
-            Param("alpha", "model-size exponent"),
-            Param("beta", "data exponent"),
-        ),
-        sites=(
-            Param("E", "irreducible loss (nats/token)", _E_PRIOR, "positive"),
-            Param("lnA0", "log of the model-size term A*N0^-alpha at the pivot N0", _TERM_PRIOR),
-            Param("lnB0", "log of the data term B*D0^-beta at the pivot D0", _TERM_PRIOR),
-            Param("alpha", "model-size exponent", _EXPONENT_PRIOR, "positive"),
-            Param("beta", "data exponent", _EXPONENT_PRIOR, "positive"),
-        ),
-        log_loss=_chinchilla_log_loss,
-        sampler_log_loss=_chinchilla_sampler_log_loss,
-        to_textbook=_chinchilla_to_textbook,
-        pivots=(Pivot("lnA0", "alpha", "N"), Pivot("lnB0", "beta", "D")),
-        initial_ref={"N": "min", "D": "min"},
-    )
-)
-
-
-# ----------------------------------------------------------------------------- kaplan
-def _kaplan_log_loss(theta, inputs):
-    r = theta["alpha_N"] / theta["alpha_D"]
-    t1 = r * (jnp.log(theta["N_c"]) - jnp.log(inputs["N"]))
-    t2 = jnp.log(theta["D_c"]) - jnp.log(inputs["D"])
-    return theta["alpha_D"] * logsumexp(jnp.stack(jnp.broadcast_arrays(t1, t2)), axis=0)
-
-
-def _kaplan_sampler_log_loss(phi, x):
-    # log L = l0 + alpha_D * LSE(log sig(w) - r*xN, log sig(-w) - xD): l0 is the log-loss at the
-    # pivot (N0, D0) and w the logit of the model-size share of the bracket there.
-    t1 = log_sigmoid(phi["w_N"]) - phi["r_ND"] * x["N"]
-    t2 = log_sigmoid(-phi["w_N"]) - x["D"]
-    return phi["l0"] + phi["alpha_D"] * logsumexp(jnp.stack(jnp.broadcast_arrays(t1, t2)), axis=0)
-
-
-def _kaplan_to_textbook(phi, ref):
-    s = phi["l0"] / phi["alpha_D"]  # log of the bracket at the pivot
-    u = s + log_sigmoid(phi["w_N"])  # log (N_c/N0)^r
-    v = s + log_sigmoid(-phi["w_N"])  # log (D_c/D0)
-    return {
-        "N_c": ref["N"] * jnp.exp(u / phi["r_ND"]),
-        "D_c": ref["D"] * jnp.exp(v),
-        "alpha_N": phi["r_ND"] * phi["alpha_D"],
-        "alpha_D": phi["alpha_D"],
-    }
-
-
-KAPLAN = register_law(
-    Law(
-        name="kaplan",
-        formula="L = [(N_c/N)^(alpha_N/alpha_D) + D_c/D]^alpha_D",
-        description="Kaplan et al. 2020 eq. 1.5 joint model-size/data law (no irreducible term)",
-        inputs=("N", "D"),
-        params=(
-            Param("N_c", "model-size scale (parameters)"),
-            Param("D_c", "data scale (tokens)"),
-            Param("alpha_N", "model-size exponent"),
-            Param("alpha_D", "data exponent"),
-        ),
-        sites=(
-            Param("l0", "log-loss at the pivot (N0, D0)", ("Normal", {"loc": 1.0, "scale": 1.0})),
-            Param(
-                "w_N",
-                "logit of the model-size share of the bracket at the pivot",
-                ("Normal", {"loc": 0.0, "scale": 2.0}),
-            ),
-            Param(
-                "alpha_D",
-                "data exponent",
-                ("LogNormal", {"loc": -2.3, "scale": 0.75}),
-                "positive",
-            ),
-            Param(
-                "r_ND",
-                "exponent ratio alpha_N/alpha_D",
-                ("LogNormal", {"loc": -0.3, "scale": 0.6}),
-                "positive",
-            ),
-        ),
-        log_loss=_kaplan_log_loss,
-        sampler_log_loss=_kaplan_sampler_log_loss,
-        to_textbook=_kaplan_to_textbook,
-        initial_ref={"N": "geomean", "D": "geomean"},
-    )
-)
-
-
-# ----------------------------------------------------------------------------- one variable
-def _make_power_law(var: str, irreducible: bool) -> Law:
-    """Kaplan eqs 1.1-1.3: ``L = (X_c/X)^alpha_X``, optionally plus an irreducible ``E``."""
-    scale, expo = f"{var}_c", f"alpha_{var}"
-    what = INPUT_DESCRIPTIONS[var]
-
-    if irreducible:
-
-        def log_loss(theta, inputs):
-            t = theta[expo] * (jnp.log(theta[scale]) - jnp.log(inputs[var]))
-            return jnp.logaddexp(jnp.log(theta["E"]), t)
-
-        def sampler_log_loss(phi, x):
-            return jnp.logaddexp(jnp.log(phi["E"]), phi["lnA0"] - phi[expo] * x[var])
-
-        def to_textbook(phi, ref):
-            return {
-                "E": phi["E"],
-                scale: ref[var] * jnp.exp(phi["lnA0"] / phi[expo]),
-                expo: phi[expo],
-            }
-
-        return Law(
-            name=f"power_{var}_E",
-            formula=f"L = E + ({scale}/{var})^{expo}",
-            description=f"single power law in {what} with an irreducible loss",
-            inputs=(var,),
-            params=(
-                Param("E", "irreducible loss (nats/token)"),
-                Param(scale, f"scale of {what}"),
-                Param(expo, "exponent"),
-            ),
-            sites=(
-                Param("E", "irreducible loss (nats/token)", _E_PRIOR, "positive"),
-                Param("lnA0", f"log of the reducible term at the pivot {var}0", _TERM_PRIOR),
-                Param(expo, "exponent", _EXPONENT_PRIOR, "positive"),
-            ),
-            log_loss=log_loss,
-            sampler_log_loss=sampler_log_loss,
-            to_textbook=to_textbook,
-            pivots=(Pivot("lnA0", expo, var),),
-            initial_ref={var: "min"},
-        )
-
-    def log_loss(theta, inputs):  # noqa: F811 - the other branch returned already
-        return theta[expo] * (jnp.log(theta[scale]) - jnp.log(inputs[var]))
-
-    def sampler_log_loss(phi, x):
-        return phi["l0"] - phi[expo] * x[var]
-
-    def to_textbook(phi, ref):
-        return {scale: ref[var] * jnp.exp(phi["l0"] / phi[expo]), expo: phi[expo]}
-
-    return Law(
-        name=f"power_{var}",
-        formula=f"L = ({scale}/{var})^{expo}",
-        description=f"single power law in {what} (Kaplan et al. 2020 eqs 1.1-1.3)",
-        inputs=(var,),
-        params=(Param(scale, f"scale of {what}"), Param(expo, "exponent")),
-        sites=(
-            Param("l0", f"log-loss at the pivot {var}0", ("Normal", {"loc": 1.0, "scale": 1.0})),
-            Param(expo, "exponent", ("LogNormal", {"loc": -2.3, "scale": 1.0}), "positive"),
-        ),
-        log_loss=log_loss,
-        sampler_log_loss=sampler_log_loss,
-        to_textbook=to_textbook,
-        initial_ref={var: "geomean"},
-    )
-
-
-for _var in ("N", "D", "C"):
-    register_law(_make_power_law(_var, irreducible=False))
-    register_law(_make_power_law(_var, irreducible=True))
-
-
-# ----------------------------------------------------------------------------- shape
-#: Aspect ratio (d_model / n_layers) at which the textbook shape parameters are quoted.
-SHAPE_REF_ASPECT = 64.0
-_LN2 = 0.6931471805599453
-
-
-def _shape_absorb_sites(base: Law) -> tuple[tuple[str, ...], str]:
-    """Sampler sites that a log-scale factor on the law's loss-dependent part is added to."""
-    if any(s.name == "E" for s in base.sites) and base.pivots:
-        return tuple(p.amp for p in base.pivots), "reducible loss L - E"
-    if any(s.name == "l0" for s in base.sites):
-        return ("l0",), "loss"
-    raise ValueError(
-        f"law {base.name!r} has neither an irreducible term E with pivoted amplitudes nor a "
-        "log-loss level l0, so a shape factor cannot be attached to it")
-
-
-def with_shape(base: Law, name: str | None = None) -> Law:
-    """``base`` with a multiplicative architecture-shape term on its reducible loss.
-
-    With ``r`` the aspect ratio d_model/n_layers and ``u = log2(r / 64)``, the reducible loss
-    ``L - E`` (the whole loss for laws without ``E``, e.g. Kaplan's) is multiplied by
-    ``exp(shape_slope * u + shape_curv * u^2)``. ``shape_slope`` is the change in log reducible
-    loss per doubling of the aspect ratio at ``r = 64``; ``shape_curv > 0`` is a bowl whose
-    bottom, ``64 * 2^(-shape_slope / (2 shape_curv))``, is the best aspect ratio. Priors are
-    centred on "no effect". The other textbook parameters (A, B, ...) are those of a model with
-    aspect ratio 64. The sampler centres the quadratic at the data's geometric-mean aspect ratio
-    (``ref["aspect"]``) and folds the constant this moves into the amplitudes, exactly.
-    """
-    absorb, what = _shape_absorb_sites(base)
-    has_E = "E" in base.param_names
-    d_ref = SHAPE_REF_ASPECT
-
-    def shift(phi, s):
-        return {**phi, **{a: phi[a] + s for a in absorb}}
-
-    def sampler_log_loss(phi, x):
-        v = x["aspect"] / _LN2
-        s = phi["shape_slope_ref"] * v + phi["shape_curv"] * v * v
-        return base.sampler_log_loss(shift(phi, s), x)
-
-    def to_textbook(phi, ref):
-        d = jnp.log2(ref["aspect"] / d_ref)
-        g1, g2 = phi["shape_slope_ref"], phi["shape_curv"]
-        theta = base.to_textbook(shift(phi, g2 * d * d - g1 * d), ref)
-        return {**theta, "shape_slope": g1 - 2.0 * g2 * d, "shape_curv": g2}
-
-    def log_loss(theta, inputs):
-        u = jnp.log2(inputs["aspect"] / d_ref)
-        s = theta["shape_slope"] * u + theta["shape_curv"] * u * u
-        if not has_E:
-            return base.log_loss(theta, inputs) + s
-        # log(L - E) exactly: the base law with E = 0 (its log-sum-exp drops the -inf term)
-        log_reducible = base.log_loss({**theta, "E": jnp.zeros_like(theta["E"])}, inputs)
-        return jnp.logaddexp(jnp.log(theta["E"]), log_reducible + s)
-
-    return Law(
-        name=name or f"{base.name}_shape",
-        formula=f"{base.formula}, {what} x exp(shape_slope*u + shape_curv*u^2), "
-        "u = log2(aspect/64)",
-        description=f"{base.description}, with an architecture-shape term in the aspect ratio "
-        "d_model/n_layers (prior centred on no effect)",
-        inputs=(*base.inputs, "aspect"),
-        params=(
-            *base.params,
-            Param("shape_slope", f"change in log {what} per doubling of the aspect ratio at 64"),
-            Param("shape_curv", f"curvature of log {what} in log2(aspect ratio)"),
-        ),
-        sites=(
-            *base.sites,
-            Param("shape_slope_ref", f"change in log {what} per doubling of the aspect ratio "
-                  "at the data's reference aspect ratio", ("Normal", {"loc": 0.0, "scale": 0.1})),
-            Param("shape_curv", f"curvature of log {what} in log2(aspect ratio)",
-                  ("Normal", {"loc": 0.0, "scale": 0.05})),
-        ),
-        log_loss=log_loss,
-        sampler_log_loss=sampler_log_loss,
-        to_textbook=to_textbook,
-        pivots=base.pivots,
-        initial_ref={**base.initial_ref, "aspect": "geomean"},
-        base=base,
-    )
-
-
-CHINCHILLA_SHAPE = register_law(with_shape(CHINCHILLA))
-KAPLAN_SHAPE = register_law(with_shape(KAPLAN))
-
-
-from scaling_bayes.laws import curves as _laws_curves  # noqa: E402,F401
-from scaling_bayes.laws import more as _laws_more  # noqa: E402,F401
-
-_BUILTIN: dict[str, Law] = dict(_REGISTRY)
-
-
-def is_builtin(law: Law) -> bool:
-    """Whether ``law`` is one of the laws this package defines (not a user's own)."""
-    return _BUILTIN.get(law.name) is law
+def _stack_lse(*terms):
+    """``log(sum(exp(terms)))`` of broadcast terms."""
+    return logsumexp(jnp.stack(jnp.broadcast_arrays(*terms)), axis=0)

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from scaling_bayes._core.errors import ScalingBayesError
 from scaling_bayes.laws.base import Law, Param
 
 #: Noise scale of log-loss residuals: residual scatter of a few percent.
@@ -26,7 +27,7 @@ SIGMA = Param(
 _DOMAINS = {"real": lambda v: math.isfinite(v), "positive": lambda v: math.isfinite(v) and v > 0}
 
 
-class PriorError(ValueError):
+class PriorError(ScalingBayesError):
     """A prior override names an unknown parameter, distribution or argument."""
 
 

@@ -1,11 +1,11 @@
 """Figures of a fit (matplotlib, imported lazily, in the one publication style of
-:mod:`scaling_bayes.plots.style`). Functions never sample or fit: bands are quantiles of the law's mean
-over the stored posterior draws.
+:mod:`scaling_bayes.plots.style`). Functions never sample or fit: bands are quantiles of the
+law's mean over the stored posterior draws.
 
-Every ``plot_*`` takes a :class:`~scaling_bayes.posterior.fit.Fit` and ``ax=None`` (or ``axes``) and
-returns the Figure. :func:`save_all` writes all of them (PNG and vector PDF); :func:`save_figure`
-writes any one figure atomically; :func:`pyplot` is ``matplotlib.pyplot`` with the package's style,
-for figures of your own.
+Every ``plot_*`` takes a :class:`~scaling_bayes.posterior.fit.Fit` and ``ax=None`` (or ``axes``)
+and returns the Figure. :func:`save_all` writes all of them (PNG and vector PDF);
+:func:`save_figure` writes any one figure atomically; :func:`pyplot` is ``matplotlib.pyplot``
+with the package's style, for figures of your own.
 """
 
 from __future__ import annotations
@@ -14,7 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
+from scaling_bayes.decisions.allocation import check_allocatable, compute_optimal
+from scaling_bayes.decisions.shape import at_aspect
+from scaling_bayes.laws import SHAPE_REF_ASPECT
+from scaling_bayes.plots.shape import plot_shape
 from scaling_bayes.plots.style import OKABE_ITO, pyplot, save_figure
+from scaling_bayes.posterior.draws import law_on_draws
 
 _plt = pyplot
 
@@ -26,6 +31,8 @@ __all__ = [
     "plot_forecast",
     "plot_exponents",
     "figure_makers",
+    "isoflop_groups",
+    "plot_observed_vs_predicted",
     "save_all",
     "save_figure",
     "pyplot",
@@ -46,17 +53,7 @@ def _new(ax, figsize=(6.0, 4.2)):
 
 def _mean_loss(fit, inputs: dict[str, np.ndarray]) -> np.ndarray:
     """Law's mean loss per draw, (S, P)."""
-    from scaling_bayes.decisions.allocation import _jax
-
-    jnp = _jax().numpy
-    th = {k: jnp.asarray(v)[:, None] for k, v in fit.textbook_draws().items()}
-    return np.exp(
-        np.asarray(
-            fit.law.log_loss(
-                th, {k: jnp.asarray(np.asarray(v, float))[None, :] for k, v in inputs.items()}
-            )
-        )
-    )
+    return np.exp(law_on_draws(fit.law, fit.textbook_draws(), inputs))
 
 
 def _band(ax, x, draws, color, label=None, level=0.9, lw=1.6, alpha=0.25):
@@ -95,9 +92,7 @@ def plot_data_fit(fit, ax=None, n_curves: int = 5):
             "D": "training data D (tokens)",
             "C": "training compute C (FLOPs)",
         }
-        from scaling_bayes.laws.base import INPUT_DESCRIPTIONS
-
-        ax.set_xlabel(names.get(v, f"{v}: {INPUT_DESCRIPTIONS.get(v, v)}"))
+        ax.set_xlabel(names.get(v, f"{v}: {law.input_descriptions[v]}"))
     else:
         N, D = data.get("N"), data.get("D")
         norm = mcolors.LogNorm(D.min(), D.max())
@@ -151,7 +146,7 @@ def _plain_log_y(ax):
 
 
 # ----------------------------------------------------------------------------- IsoFLOP
-def _budgets(fit, max_budgets: int = 9):
+def isoflop_groups(fit, max_budgets: int = 9):
     """(budget value per group, boolean masks) for the data's IsoFLOP groups."""
     data = fit.data
     N, D = data.get("N"), data.get("D")
@@ -172,15 +167,13 @@ def _budgets(fit, max_budgets: int = 9):
 def plot_isoflop(fit, ax=None):
     """Loss vs model size at fixed compute (the data's IsoFLOP budgets), with the law's 90%
     bands along ``D = C/(6N)`` and the posterior compute-optimal N (median, 90% interval)."""
-    from scaling_bayes.decisions.allocation import compute_optimal
-
     plt = _plt()
     import matplotlib.colors as mcolors
 
     fig, ax = _new(ax, (6.4, 4.4))
     data = fit.data
     N = data.get("N")
-    groups = _budgets(fit)
+    groups = isoflop_groups(fit)
     if not groups:
         raise ValueError("no IsoFLOP groups (>= 3 runs at one compute budget) in the data")
     Cs = np.array([c for c, _ in groups])
@@ -237,8 +230,6 @@ def plot_frontier(fit, axes=None, compute_range=FRONTIER_RANGE):
     """Compute-optimal N_opt(C) and D_opt(C) from 1e18 to 1e26 FLOPs with 50% and 90% bands,
     against the published Hoffmann (N ∝ C^0.5 through Chinchilla) and Kaplan (N ∝ C^0.73)
     allocations."""
-    from scaling_bayes.decisions.allocation import compute_optimal
-
     plt = _plt()
     if axes is None:
         fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), layout="constrained")
@@ -300,8 +291,6 @@ def plot_frontier(fit, axes=None, compute_range=FRONTIER_RANGE):
 # ----------------------------------------------------------------------------- forecast fan
 def plot_forecast(fit, ax=None, compute_range=FRONTIER_RANGE):
     """Fan chart of the compute-optimal loss vs compute with 50/80/95% credible bands."""
-    from scaling_bayes.decisions.allocation import compute_optimal
-
     fig, ax = _new(ax)
     C = np.geomspace(*compute_range, 80)
     L = compute_optimal(fit, C, warn=False).draws["loss_opt"]
@@ -432,9 +421,6 @@ def _at_reference_aspect(make):
     """A figure maker of the base law, applied to a shape-law fit at aspect ratio 64."""
 
     def wrapped(fit):
-        from scaling_bayes.laws.base import SHAPE_REF_ASPECT
-        from scaling_bayes.evaluation.shape import at_aspect
-
         fig = make(at_aspect(fit, SHAPE_REF_ASPECT))
         for ax in fig.axes[:1]:
             ax.set_title(
@@ -446,8 +432,6 @@ def _at_reference_aspect(make):
 
 
 def _shape_factor(fit):
-    from scaling_bayes.evaluation.shape import plot_shape
-
     return plot_shape(None, fit)
 
 
@@ -460,14 +444,9 @@ def figure_makers(fit) -> dict:
     get the figures of their base law at aspect ratio 64, the shape factor and observed vs
     predicted loss. Laws with other inputs get observed vs predicted loss and the posterior of
     two parameters."""
-    from scaling_bayes.decisions.allocation import check_allocatable
-
     law = fit.law
     makers = {"observed_vs_predicted": plot_observed_vs_predicted}
-    if law.base is not None and set(law.inputs) == {"N", "D", "aspect"}:
-        from scaling_bayes.laws.base import SHAPE_REF_ASPECT
-        from scaling_bayes.evaluation.shape import at_aspect
-
+    if law.reference_view is not None and law.base_law.allocatable:
         base_makers = figure_makers(at_aspect(fit, SHAPE_REF_ASPECT))
         for name in base_makers:
             if name not in ("observed_vs_predicted", "exponents"):
@@ -475,7 +454,7 @@ def figure_makers(fit) -> dict:
         makers["exponents"] = plot_exponents
         makers["shape_factor"] = _shape_factor
         return makers
-    if len(law.inputs) == 1 or set(law.inputs) == {"N", "D"}:
+    if len(law.inputs) == 1 or law.allocatable:
         makers = {"data_fit": plot_data_fit}  # shows the same runs, against N or the input
     if len(law.param_names) >= 2:
         makers["exponents"] = plot_exponents
@@ -484,7 +463,7 @@ def figure_makers(fit) -> dict:
     except ValueError:
         return makers
     makers.update({"frontier": plot_frontier, "forecast": plot_forecast})
-    if _budgets(fit):
+    if isoflop_groups(fit):
         makers["isoflop"] = plot_isoflop
     return makers
 

@@ -19,6 +19,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from scaling_bayes._core.io import atomic_write
+
 #: Okabe–Ito colour-blind-safe palette (yellow last: it is hard to see on white).
 OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
 
@@ -115,8 +117,6 @@ def save_figure(
     without a suffix (``"figures/fit"``) it writes ``fit.pdf`` (vector) and ``fit.png``
     (``dpi``). ``formats`` (e.g. ``("png", "pdf")``) replaces the suffix by each format in turn.
     ``close=True`` closes the figure afterwards (also when writing fails)."""
-    from scaling_bayes.posterior.fit import atomic_write
-
     try:
         written = []
         for target, fmt in _targets(path, formats):

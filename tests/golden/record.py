@@ -59,7 +59,8 @@ def simulate(law_name: str) -> pd.DataFrame:
     """One prior-predictive sweep of ``law_name`` at :func:`design` (the first finite draw with
     losses in (0.05, 20))."""
     import scaling_bayes as sb
-    from scaling_bayes.inference.engine import _initial_ref, enable_x64_on_cpu, simulate_prior
+    from scaling_bayes._core.env import enable_x64_on_cpu
+    from scaling_bayes.inference.engine import _initial_ref, simulate_prior
     from scaling_bayes.model.priors import resolve_priors
 
     enable_x64_on_cpu()

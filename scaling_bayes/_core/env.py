@@ -1,0 +1,26 @@
+"""The JAX environment: the lazy ``jax`` import, float64 on the CPU, the device count.
+
+JAX is imported on first use (``import scaling_bayes`` and the CLI's start-up stay cheap);
+every module that needs the JAX environment takes it from here.
+"""
+
+from __future__ import annotations
+
+
+def load_jax():
+    """The ``jax`` module, imported on first use."""
+    import jax
+
+    return jax
+
+
+def enable_x64_on_cpu() -> None:
+    """Use float64 when JAX runs on the CPU (the scales of N, D and C need it)."""
+    jax = load_jax()
+    if jax.default_backend() == "cpu" and not jax.config.jax_enable_x64:
+        jax.config.update("jax_enable_x64", True)
+
+
+def n_devices() -> int:
+    """Devices of the default backend that batched programs split data sets across."""
+    return load_jax().device_count()

@@ -1,0 +1,128 @@
+"""The public entry point for one fit: :func:`fit` (NUTS on the engine of
+:mod:`scaling_bayes.inference.engine`)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from scaling_bayes._core.progress import ProgressBar
+from scaling_bayes.data.observations import load_data, warn_design
+from scaling_bayes.inference.engine import run_batch
+from scaling_bayes.laws.base import Law, get_law
+from scaling_bayes.model.priors import resolve_priors
+from scaling_bayes.model.settings import (
+    ModelSettings,
+    NUTSSettings,
+    SamplerConfig,
+    SettingsError,
+    sampler_config,
+)
+from scaling_bayes.posterior.fit import Fit
+
+
+def check_ref(law: Law, ref: Mapping[str, float] | None) -> None:
+    """Raise :class:`SettingsError` unless every fixed pivot ``ref`` names one of ``law``'s
+    inputs with a positive finite scale."""
+    if ref is None:
+        return
+    bad = [k for k in ref if k not in law.inputs or not (np.isfinite(ref[k]) and ref[k] > 0)]
+    if bad:
+        raise SettingsError(
+            f"ref: {bad[0]!r} must be one of the law's inputs ({', '.join(law.inputs)}) "
+            "with a positive finite scale")
+
+
+def fit(
+    data,
+    law: str | Law = "chinchilla",
+    *,
+    sampler: NUTSSettings | SamplerConfig | None = None,
+    model: ModelSettings | None = None,
+    seed: int | None = None,
+    chains: int | None = None,
+    warmup: int | None = None,
+    draws: int | None = None,
+    likelihood: str | None = None,
+    nu: float | None = None,
+    priors: Mapping[str, Any] | None = None,
+    target_accept: float | None = None,
+    max_tree_depth: int | None = None,
+    dense_mass: bool | None = None,
+    ref: Mapping[str, float] | None = None,
+    columns: Mapping[str, str] | None = None,
+    progress: bool | Callable[[int, int], None] = False,
+    warn: bool = True,
+) -> Fit:
+    """Fit a scaling law by NUTS and return a :class:`~scaling_bayes.posterior.fit.Fit`.
+
+    Parameters
+    ----------
+    data
+        CSV path, pandas DataFrame (e.g. from :func:`scaling_bayes.load_dataset`) or
+        :class:`~scaling_bayes.data.observations.ScalingData`. See :func:`~scaling_bayes.data.observations.load_data`.
+    law
+        Registered law name (:func:`scaling_bayes.list_laws`) or a :class:`~scaling_bayes.laws.base.Law`.
+    sampler, model
+        The NUTS settings (:class:`~scaling_bayes.model.settings.NUTSSettings`, default
+        ``NUTSSettings()``; a fit's ``config`` also works) and model choices
+        (:class:`~scaling_bayes.model.settings.ModelSettings`) as objects. The keywords below
+        are a convenience: each fills in its setting when the object is not given, and must
+        agree with the object when it is (else ``SettingsError``).
+    seed
+        Seed of every random choice (starts, chain inits, NUTS), default 0; same seed, same data
+        and same platform give an identical posterior.
+    chains, warmup, draws
+        NUTS chains (default 4; >= 4 recommended for R-hat), warmup iterations per chain
+        (1000), kept draws per chain (1000).
+    likelihood, nu
+        ``"student_t"`` (default, robust, ``nu`` = 4 degrees of freedom) or ``"normal"`` on
+        log-loss.
+    priors
+        Overrides by sampler-parameter name, e.g. ``{"alpha": "LogNormal(loc=-1, scale=0.3)"}``;
+        see :func:`scaling_bayes.model.priors.default_priors`.
+    target_accept, max_tree_depth, dense_mass
+        NUTS settings (0.9, 10, and a dense mass matrix by default: the laws have few
+        parameters).
+    ref
+        Fix the pivot scales, e.g. ``{"N": 1e8, "D": 2e9}`` (default: chosen from the data).
+    progress
+        ``True`` for a progress bar on stderr, or a callable ``(done, total)``.
+    warn
+        Emit :class:`~scaling_bayes.posterior.diagnostics.DiagnosticWarning` for divergences,
+        R-hat > 1.01 or ESS < 400.
+    """
+    t_start = time.perf_counter()
+    law = get_law(law)
+    config = sampler_config(sampler, model, seed=seed, chains=chains, warmup=warmup,
+                            draws=draws, likelihood=likelihood, nu=nu,
+                            target_accept=target_accept, max_tree_depth=max_tree_depth,
+                            dense_mass=dense_mass)
+    data = load_data(data, columns=dict(columns) if columns else None)
+    data.check_for_law(law)
+    warn_design(data, law)  # DataWarning, once: loss not in nats/token, collinear log N/log D
+    priors = resolve_priors(law, priors)
+    check_ref(law, ref)
+
+    reporter = None
+    if progress:
+        reporter = progress if callable(progress) else ProgressBar(
+            config.warmup + config.draws, config.chains)
+    try:
+        run, ll = run_batch(law, [data], priors, config, names=[data.source], ref=ref,
+                            progress=reporter)
+    finally:
+        if reporter is not None and not callable(progress):
+            reporter.close()
+    result = Fit.from_sampler(
+        law=law, data=data, posterior={k: v[0] for k, v in run.posterior.items()},
+        sample_stats={k: v[0] for k, v in run.sample_stats.items()},
+        log_likelihood=ll[0, ..., : data.n], priors=priors, config=config, ref=run.refs[0],
+        mode=run.modes[0], timings={**run.timings,
+                                    "total_s": time.perf_counter() - t_start})
+    if warn:
+        result.check(warn=True)
+    return result
