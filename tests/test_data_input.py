@@ -277,25 +277,25 @@ def test_percent_loss_warns_once_before_sampling():
 def test_loss_310_warns_and_3_1_does_not():
     df = sweep(n=10)
     df["loss"] = np.linspace(290, 310, 10)
-    (msg,) = design_warnings(load_data(df), "chinchilla")
+    (msg,) = design_warnings(load_data(df), sb.get_law("chinchilla"))
     assert msg.startswith("loss ranges from 290 to 310 (10 of 10 rows outside 0.01-20)")
     df["loss"] = np.linspace(2.9, 3.1, 10)
-    assert design_warnings(load_data(df), "chinchilla") == []
+    assert design_warnings(load_data(df), sb.get_law("chinchilla")) == []
     assert data_warnings(df) == []
 
 
 def test_tiny_loss_and_mixed_units_warn():
-    (msg,) = design_warnings(load_data(sweep(scale=1e-3)), "chinchilla")
+    (msg,) = design_warnings(load_data(sweep(scale=1e-3)), sb.get_law("chinchilla"))
     assert "rows outside 0.01-20" in msg and "scaled down" in msg
     df = sweep(n=10)
     df.loc[3, "loss"] = 310.0
-    (msg,) = design_warnings(load_data(df), "chinchilla")
+    (msg,) = design_warnings(load_data(df), sb.get_law("chinchilla"))
     assert "(1 of 10 rows outside" in msg and "same units" in msg
 
 
 def test_error_rate_law_has_no_loss_unit_check():
     df = pd.DataFrame({"L_train": np.linspace(2.2, 4.5, 12), "loss": np.linspace(0.001, 0.5, 12)})
-    assert design_warnings(load_data(df), "downstream_error") == []
+    assert design_warnings(load_data(df), sb.get_law("downstream_error")) == []
 
 
 def test_warnings_go_through_the_warnings_module():
@@ -327,25 +327,25 @@ def test_nearly_collinear_designs_warn():
     df = sweep(n=40, ratio=20)
     rng = np.random.default_rng(1)
     df["D"] *= rng.choice([0.9, 1.1], 40)  # 18 N or 22 N
-    (msg,) = design_warnings(load_data(df), "chinchilla")
+    (msg,) = design_warnings(load_data(df), sb.get_law("chinchilla"))
     assert msg.startswith("all runs have D/N between 18 and 22 (log N and log D correlate at r = ")
     df["D"] = df["N"] ** 1.3  # D ∝ N^1.3: not a fixed ratio but still one line in (log N, log D)
-    (msg,) = design_warnings(load_data(df), "chinchilla")
+    (msg,) = design_warnings(load_data(df), sb.get_law("chinchilla"))
     assert msg.startswith("D grows with N as D ∝ N^1.30 across the runs")
     assert "not separately identifiable" in msg
 
 
 def test_identifiable_designs_do_not_warn():
-    assert design_warnings(load_data(sweep()), "chinchilla") == []
+    assert design_warnings(load_data(sweep()), sb.get_law("chinchilla")) == []
     chin = sb.load_dataset("chinchilla", drop_excluded=True)
     assert data_warnings(chin) == []
     # one IsoFLOP profile (D ∝ 1/N): the N and D terms pull opposite ways and separate
     df = sweep()
     df["D"] = 1e20 / df["N"]
-    assert design_warnings(load_data(df), "chinchilla") == []
+    assert design_warnings(load_data(df), sb.get_law("chinchilla")) == []
     # several ratios, each at several sizes: fine
     df = pd.concat([sweep(n=10, ratio=r, seed=i) for i, r in enumerate((5, 20, 80))])
-    assert design_warnings(load_data(df), "chinchilla") == []
+    assert design_warnings(load_data(df), sb.get_law("chinchilla")) == []
 
 
 def test_both_warnings_at_once_and_hierarchical_hook():

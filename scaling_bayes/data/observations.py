@@ -649,7 +649,8 @@ def _collinear_warning(data: ScalingData, law) -> str | None:
 
 
 def design_warnings(data: ScalingData, law) -> list[str]:
-    """One-line messages on data that load but will likely spoil a fit of ``law``.
+    """One-line messages on data that load but will likely spoil a fit of ``law`` (a
+    :class:`~scaling_bayes.laws.base.Law`: its ``inputs`` and ``loss_in_nats`` are read).
 
     * losses outside :data:`PLAUSIBLE_LOSS` (percent, bits x 100: not nats/token);
     * for laws whose inputs include N and D: a design where log N and log D are (nearly)
@@ -658,9 +659,6 @@ def design_warnings(data: ScalingData, law) -> list[str]:
     Empty when nothing is suspect. :func:`scaling_bayes.fit` issues each as a
     :class:`DataWarning` before sampling (see :func:`warn_design`).
     """
-    from scaling_bayes.laws.base import get_law
-
-    law = get_law(law)
     msgs = [_loss_warning(data, law), _collinear_warning(data, law)]
     return [m for m in msgs if m]
 
