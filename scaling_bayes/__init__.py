@@ -49,6 +49,7 @@ _EXPORTS = {
     "compare": "scaling_bayes.evaluation.comparison",
     "compare_conventions": "scaling_bayes.evaluation.comparison",
     "backtest": "scaling_bayes.evaluation.backtest",
+    "calibrate": "scaling_bayes.evaluation.calibration",
     "shape_analysis": "scaling_bayes.evaluation.shape_study",
     "enable_cache": "scaling_bayes.inference.aot",
 }

@@ -4,7 +4,8 @@ Each command group lives in its own module and adds its subcommands with ``regis
 :mod:`~scaling_bayes.cli.fit` (``fit``), :mod:`~scaling_bayes.cli.sbc` (``sbc``),
 :mod:`~scaling_bayes.cli.report` (``report``), :mod:`~scaling_bayes.cli.catalog` (``datasets``,
 ``laws``), :mod:`~scaling_bayes.cli.plan` (``allocate``, ``predict``, ``plot``),
-:mod:`~scaling_bayes.cli.compare` (``compare``, ``backtest``) and :mod:`~scaling_bayes.cli.shape`
+:mod:`~scaling_bayes.cli.compare` (``compare``, ``backtest``),
+:mod:`~scaling_bayes.cli.calibrate` (``calibrate``) and :mod:`~scaling_bayes.cli.shape`
 (``shape``); their shared helpers are in :mod:`~scaling_bayes.cli.common`.
 
 Every user error -- a :class:`~scaling_bayes.ScalingBayesError` (the CLI's own
@@ -22,11 +23,11 @@ import sys
 
 from scaling_bayes._core.errors import ScalingBayesError
 from scaling_bayes._core.version import __version__
-from scaling_bayes.cli import catalog, compare, fit, plan, report, sbc, shape
+from scaling_bayes.cli import calibrate, catalog, compare, fit, plan, report, sbc, shape
 from scaling_bayes.cli.common import EXIT_USAGE, UsageError
 
 #: Command groups in the order ``scaling-bayes --help`` lists their subcommands.
-COMMANDS = (fit, sbc, report, catalog, plan, compare, shape)
+COMMANDS = (fit, sbc, report, catalog, plan, compare, calibrate, shape)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -6,18 +6,27 @@ law by NUTS on the rows that are **not** held out, and scores its predictions of
 * ``lpd_sum`` / ``lpd_mean``: held-out log predictive density on **log-loss**,
   ``log p(y_i | train) = log mean_s p(y_i | mu_s(x_i), sigma_s)`` over posterior draws ``s`` with
   the fit's own likelihood (Student-t or Normal on log-loss);
-* ``cover50/80/95``: fraction of held-out losses inside the central 50/80/95% posterior
+* ``cover50/80/90/95``: fraction of held-out losses inside the central 50/80/90/95% posterior
   predictive intervals (:func:`scaling_bayes.decisions.forecast.predict`);
+* ``width90``: median over held-out points of the 90% predictive interval's width relative to the
+  observed loss, ``(q95 - q5) / loss``;
 * ``crps``: mean continuous ranked probability score of the predictive distribution of
   **log-loss** (sample estimator ``E|X - y| - E|X - X'|/2`` over predictive draws; in log units,
   i.e. roughly relative error);
 * ``median_are`` / ``max_are``: median and max absolute relative error of the point prediction
   (posterior median of the law's mean loss);
-* ``mean_log_error``: mean of ``log(predicted / observed)`` (> 0: the law over-predicts loss).
+* ``mean_log_error``: mean of ``log(predicted / observed)`` (> 0: the law over-predicts loss);
+* per held-out point (``predictions``): the PIT value ``pit``, the predictive probability of a
+  loss below the observed one (uniform on [0, 1] when the forecasts are calibrated; near 0: the
+  run came out better than forecast, near 1: worse).
+
+:func:`point_scores` gives every per-point score (interval hits, PIT, CRPS, errors, widths) from
+observations, a point prediction, interval bounds and predictive draws; :func:`_score` averages
+it. :mod:`scaling_bayes.evaluation.calibration` uses the same functions over many data sets.
 
 The Approach-3 baseline (Huber point fit on the training rows,
-:func:`scaling_bayes.evaluation.baselines.approach3_fit`) is scored on the same points. Its predictive
-intervals are a cheap bootstrap: each of ``n_boot`` row-bootstrap refits predicts ``mu_b(x)``, plus
+:func:`scaling_bayes.evaluation.baselines.approach3_fit`) is scored on the same points. Its
+predictive intervals are a cheap bootstrap: each of ``n_boot`` row-bootstrap refits predicts ``mu_b(x)``, plus
 one training residual (log scale) of the point fit drawn at random — parameter and noise
 uncertainty, no Bayesian density (``lpd`` NaN).
 """
@@ -32,13 +41,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from scaling_bayes.data.observations import load_data
+from scaling_bayes.decisions.forecast import predict
+from scaling_bayes.evaluation import baselines as bl
+from scaling_bayes.inference.fit import fit as fit_law
+from scaling_bayes.laws.base import get_law
 from scaling_bayes.model.likelihoods import LIKELIHOODS
 from scaling_bayes.posterior.draws import law_on_draws
 
 #: Central predictive intervals scored, as probabilities.
-LEVELS = (0.5, 0.8, 0.95)
-_QS = (0.025, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975)
-_BOUNDS = {0.5: ("q25", "q75"), 0.8: ("q10", "q90"), 0.95: ("q2.5", "q97.5")}
+LEVELS = (0.5, 0.8, 0.9, 0.95)
+_QS = (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975)
+#: Interval bounds (predictive quantile labels) of each level in :data:`LEVELS`.
+_BOUNDS = {0.5: ("q25", "q75"), 0.8: ("q10", "q90"), 0.9: ("q5", "q95"), 0.95: ("q2.5", "q97.5")}
+#: Predictive quantiles kept per held-out point (``pred_<label>`` columns).
+_QLABELS = ("q2.5", "q5", "q10", "q25", "q75", "q90", "q95", "q97.5")
+_QPROBS = (0.025, 0.05, 0.1, 0.25, 0.75, 0.9, 0.95, 0.975)
 APPROACH3 = "approach3"
 
 
@@ -64,8 +82,6 @@ def split(
     """``(data, mask, description)``: the validated data, the boolean held-out mask and the rule
     in words. Exactly one rule must be given; ``holdout`` is called on ``data.to_frame()``
     (columns N, D, C, loss and the extra columns) and must return one boolean per row."""
-    from scaling_bayes.data.observations import load_data
-
     given = [
         k
         for k, v in (
@@ -124,10 +140,69 @@ def _crps(draws: np.ndarray, y: np.ndarray) -> np.ndarray:
     return t1 - t2
 
 
-def _mu_draws(fit, N, D, C) -> np.ndarray:
-    """Law's log-loss mean per posterior draw, (S, P)."""
-    pts = {"N": N, "D": D, "C": C}
-    return law_on_draws(fit.law, fit.textbook_draws(), {k: pts[k] for k in fit.law.inputs})
+def _pit(draws: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """PIT per column: the predictive probability of a value below ``y`` (ties count half),
+    from draws (S, P) and observations (P,)."""
+    below = np.sum(draws < y[None], axis=0)
+    ties = np.sum(draws == y[None], axis=0)
+    return (below + 0.5 * ties) / draws.shape[0]
+
+
+def _mu_draws(fit, N, D, C, covariates=None) -> np.ndarray:
+    """Law's log-loss mean per posterior draw, (S, P), with the fit's structural error-growth
+    term beyond the training range (``fit.extrapolation``; the same draws as ``predict``)."""
+    pts = {"N": N, "D": D, "C": C, **(covariates or {})}
+    at = {k: pts[k] for k in fit.law.inputs}
+    mu = law_on_draws(fit.law, fit.textbook_draws(), at)
+    ext = getattr(fit, "extrapolation", None)
+    if ext is not None:
+        mu = mu + ext.offsets({k: np.asarray(v, dtype=float) for k, v in at.items()},
+                              mu.shape[0], fit.config.seed)
+    return mu
+
+
+def point_scores(
+    obs: np.ndarray,
+    point: np.ndarray,
+    q: dict[str, np.ndarray],
+    logy_draws: np.ndarray | None,
+) -> dict[str, np.ndarray]:
+    """Per held-out point: ``in50 ... in95`` (1.0 inside the central interval, NaN without
+    bounds), ``width90`` ((q95 - q5) / observed loss), ``pit`` and ``crps`` (of log-loss, from
+    ``logy_draws`` (S, P); NaN without draws), ``are`` (absolute relative error of ``point``),
+    ``rel_error`` and ``log_error`` (``log(point / obs)``).
+
+    ``q`` maps the labels of :data:`_BOUNDS` (``"q2.5"``, ``"q5"``, ...) to predictive quantiles
+    of the loss; missing labels give NaN for the levels they bound."""
+    obs = np.asarray(obs, dtype=float)
+    point = np.asarray(point, dtype=float)
+    nan = np.full(obs.shape, np.nan)
+    out: dict[str, np.ndarray] = {}
+    for lev in LEVELS:
+        lo, hi = _BOUNDS[lev]
+        if q.get(lo) is not None and q.get(hi) is not None:
+            out[f"in{int(lev * 100)}"] = ((obs >= q[lo]) & (obs <= q[hi])).astype(float)
+        else:
+            out[f"in{int(lev * 100)}"] = nan
+    if q.get("q5") is not None and q.get("q95") is not None:
+        out["width90"] = (np.asarray(q["q95"]) - np.asarray(q["q5"])) / obs
+    else:
+        out["width90"] = nan
+    y = np.log(obs)
+    if logy_draws is not None:
+        out["pit"] = _pit(logy_draws, y)
+        out["crps"] = _crps(logy_draws, y)
+    else:
+        out["pit"], out["crps"] = nan, nan
+    out["rel_error"] = point / obs - 1
+    out["are"] = np.abs(out["rel_error"])
+    out["log_error"] = np.log(point / obs)
+    return out
+
+
+def _nanmean(a: np.ndarray) -> float:
+    a = np.asarray(a, dtype=float)
+    return float(np.mean(a)) if np.isfinite(a).all() else np.nan
 
 
 def _score(
@@ -139,21 +214,18 @@ def _score(
     logy_draws: np.ndarray | None,
     lpd: np.ndarray | None,
 ) -> dict:
-    y = np.log(obs)
+    ps = point_scores(obs, point, q, logy_draws)
     row = {"method": name, "kind": kind}
     row["lpd_sum"] = float(np.sum(lpd)) if lpd is not None else np.nan
     row["lpd_mean"] = float(np.mean(lpd)) if lpd is not None else np.nan
     for lev in LEVELS:
-        lo, hi = _BOUNDS[lev]
-        if q.get(lo) is not None:
-            row[f"cover{int(lev * 100)}"] = float(np.mean((obs >= q[lo]) & (obs <= q[hi])))
-        else:
-            row[f"cover{int(lev * 100)}"] = np.nan
-    row["crps"] = float(np.mean(_crps(logy_draws, y))) if logy_draws is not None else np.nan
-    are = np.abs(point / obs - 1)
-    row["median_are"] = float(np.median(are))
-    row["max_are"] = float(np.max(are))
-    row["mean_log_error"] = float(np.mean(np.log(point / obs)))
+        row[f"cover{int(lev * 100)}"] = _nanmean(ps[f"in{int(lev * 100)}"])
+    row["width90"] = float(np.median(ps["width90"])) if np.isfinite(ps["width90"]).all() \
+        else np.nan
+    row["crps"] = _nanmean(ps["crps"])
+    row["median_are"] = float(np.median(ps["are"]))
+    row["max_are"] = float(np.max(ps["are"]))
+    row["mean_log_error"] = float(np.mean(ps["log_error"]))
     return row
 
 
@@ -167,14 +239,16 @@ class BacktestResult:
     table
         One row per method (index): ``kind`` (``bayes`` or ``approach3``), ``n_train``,
         ``n_holdout``, ``lpd_sum``, ``lpd_mean`` (held-out log predictive density of log-loss,
-        nats), ``cover50``, ``cover80``, ``cover95``, ``crps`` (mean CRPS of log-loss),
+        nats), ``cover50``, ``cover80``, ``cover90``, ``cover95``, ``width90`` (median 90%
+        interval width relative to the observed loss), ``crps`` (mean CRPS of log-loss),
         ``median_are``, ``max_are`` (absolute relative error of the point prediction),
         ``mean_log_error``, ``divergences``, ``note``.
     predictions
         One row per (method, held-out point): ``method``, ``row`` (position in the data), ``N``,
         ``D``, ``C``, ``loss`` (observed), ``median`` (point prediction: posterior median of the
         law's mean loss, or the Approach-3 fit), ``pred_q2.5 ... pred_q97.5`` (predictive
-        interval bounds), ``lpd`` (log p(y_i | train), log-loss) and ``rel_error``.
+        interval bounds), ``lpd`` (log p(y_i | train), log-loss), ``rel_error`` and ``pit``
+        (predictive probability of a loss below the observed one).
     split
         The rule in words; ``holdout_mask``: boolean per data row.
     fits
@@ -229,10 +303,6 @@ def backtest(
     Raises ``ValueError`` (naming the rule) when no row or every row is held out, or the training
     rows are too few for a law.
     """
-    from scaling_bayes.decisions.forecast import predict
-    from scaling_bayes.inference.fit import fit as fit_law
-    from scaling_bayes.laws.base import get_law
-
     laws = [laws] if isinstance(laws, str) else list(laws)
     if not laws and not baselines:
         raise ValueError("backtest: no laws given")
@@ -279,24 +349,21 @@ def backtest(
             **fit_kwargs,
         )
         fits[law.name] = f
-        inputs = {k: getattr(test, k) for k in law.inputs}
+        inputs = {k: test.get(k) for k in law.inputs}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", category=UserWarning)
             p = predict(f, **inputs, quantiles=_QS, seed=seed + i)
-        mu = _mu_draws(f, test.N, test.D, test.C)  # (S, P)
+        mu = _mu_draws(f, test.N, test.D, test.C, inputs)  # (S, P)
         sigma = np.asarray(f.posterior["sigma"], dtype=float).reshape(-1)[:, None]
         y = np.log(obs)
         lik = LIKELIHOODS[f.config.likelihood]
         lp = lik.logpdf(y[None], mu, sigma, float(f.config.nu))
-        from scipy.special import logsumexp
-
-        lpd = logsumexp(lp, axis=0) - np.log(lp.shape[0])
+        top = np.max(lp, axis=0)
+        lpd = top + np.log(np.mean(np.exp(lp - top[None]), axis=0))
         rng = np.random.default_rng(seed + 1000 + i)
         logy = lik.predictive(rng, mu, sigma, float(f.config.nu))
         point = p["mean_q50"].to_numpy(float)
-        q = {
-            k: p[f"pred_{k}"].to_numpy(float) for k in ("q2.5", "q10", "q25", "q75", "q90", "q97.5")
-        }
+        q = {k: p[f"pred_{k}"].to_numpy(float) for k in _QLABELS}
         r = _score(law.name, "bayes", obs, point, q, logy, lpd)
         r["divergences"] = f.divergences
         problems = f.check()
@@ -311,6 +378,7 @@ def backtest(
                     **{f"pred_{k}": v for k, v in q.items()},
                     "lpd": lpd,
                     "rel_error": point / obs - 1,
+                    "pit": _pit(logy, y),
                 }
             )
         )
@@ -320,8 +388,6 @@ def backtest(
             raise ValueError(
                 "backtest: the Approach-3 baseline needs N and D columns (pass baselines=False)"
             )
-        from scaling_bayes.evaluation import baselines as bl
-
         if train.n < 6:
             raise ValueError(
                 f"backtest: {desc} leaves {train.n} training rows; the Approach-3 "
@@ -352,8 +418,8 @@ def backtest(
             m = mu_a3(boot["theta"][ok], test.N, test.D)  # (R, P)
             rng = np.random.default_rng(seed + 2000)
             logy = m + rng.choice(resid, size=m.shape, replace=True)
-            qs = np.quantile(np.exp(logy), [0.025, 0.1, 0.25, 0.75, 0.9, 0.975], axis=0)
-            q = dict(zip(("q2.5", "q10", "q25", "q75", "q90", "q97.5"), qs, strict=True))
+            qs = np.quantile(np.exp(logy), _QPROBS, axis=0)
+            q = dict(zip(_QLABELS, qs, strict=True))
             note += (
                 f"; intervals/CRPS from {int(ok.sum())} bootstrap refits plus a resampled "
                 "training residual"
@@ -373,10 +439,11 @@ def backtest(
                     "median": point,
                     **{
                         f"pred_{k}": q.get(k, np.full(obs.size, np.nan))
-                        for k in ("q2.5", "q10", "q25", "q75", "q90", "q97.5")
+                        for k in _QLABELS
                     },
                     "lpd": np.nan,
                     "rel_error": point / obs - 1,
+                    "pit": _pit(logy, np.log(obs)) if logy is not None else np.nan,
                 }
             )
         )

@@ -8,10 +8,12 @@ figures; they never sample or fit.
 * :mod:`~scaling_bayes.plots.sbc`: simulation-based calibration;
 * :mod:`~scaling_bayes.plots.comparison`: law comparison and counting conventions;
 * :mod:`~scaling_bayes.plots.backtest`: held-out backtests;
+* :mod:`~scaling_bayes.plots.calibration`: the calibration benchmark (coverage, PIT);
 * :mod:`~scaling_bayes.plots.shape`: architecture shape.
 """
 
 from scaling_bayes.plots.backtest import plot_backtest
+from scaling_bayes.plots.calibration import plot_calibration
 from scaling_bayes.plots.checks import plot_predictive_check
 from scaling_bayes.plots.comparison import plot_comparison, plot_conventions
 from scaling_bayes.plots.fits import (
@@ -38,5 +40,5 @@ __all__ = [
     "plot_observed_vs_predicted", "figure_makers", "save_all",
     # checks, calibration, comparison, backtest, shape
     "plot_predictive_check", "plot_sbc", "plot_comparison", "plot_conventions", "plot_backtest",
-    "plot_shape",
+    "plot_calibration", "plot_shape",
 ]
