@@ -22,7 +22,8 @@ ALL_LAWS = LAWS.laws()
 BUILTIN_ORDER = (
     "chinchilla", "kaplan", "power_N", "power_N_E", "power_D", "power_D_E", "power_C",
     "power_C_E", "chinchilla_shape", "kaplan_shape", "bnsl1", "bnsl2", "transfer",
-    "downstream_error", "routed_moe", "data_constrained", "overtraining", "kaplan_learning_curve",
+    "downstream_error", "routed_moe", "moe_power", "data_constrained", "overtraining",
+    "kaplan_learning_curve",
 )
 
 

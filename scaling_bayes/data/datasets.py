@@ -3,15 +3,16 @@
 Every data set here was published by someone else; this package only reshaped it (renamed
 columns, derived a few columns, dropped exact duplicates and unfinished runs). Each loader's
 docstring (``_load_<name>``) gives the source, the licence, the units of every column and the
-caveats. The CSV files ship inside the package (``scaling_bayes/data/files/``), so
-:func:`load_dataset` works from an installed wheel.
+caveats. The CSV files (plain, or gzip-compressed where named ``*.csv.gz``) ship inside the
+package (``scaling_bayes/data/files/``), so :func:`load_dataset` works from an installed wheel.
 
 Standard columns
 ----------------
 Every frame returned by :func:`load_dataset` starts with four ``float64`` columns, all finite
-and > 0, followed by the data set's own extra columns (run names, groups, flags, ...). The one
-exception is the one-dimensional learning curve ``bnsl_4digit_addition``, which has only ``D``
-and ``loss`` (its source gives no model size):
+and > 0, followed by the data set's own extra columns (run names, groups, flags, ...). Two
+exceptions: the one-dimensional learning curve ``bnsl_4digit_addition`` has only ``D`` and
+``loss`` (its source gives no model size), and the mixture-of-experts sweep ``moe_activesl``
+has only ``N`` and ``loss``, then ``experts`` (its source gives no token count, so no D or C):
 
 ``N``
     Model size in parameters. The *definition* differs between sources (total incl.
@@ -62,12 +63,14 @@ class UnknownDatasetError(ScalingBayesError):
 
 
 def _read(filename: str) -> pd.DataFrame:
-    """Read a bundled CSV (fresh DataFrame on every call)."""
+    """Read a bundled CSV, gzip-compressed if its name ends in ``.gz`` (fresh DataFrame on
+    every call; pandas cannot infer the compression of an open file, so it is named here)."""
     import pandas as pd
 
     resource = files(__package__) / "files" / filename
+    compression = "gzip" if filename.endswith(".gz") else None
     with resource.open("rb") as fh:
-        return pd.read_csv(fh)
+        return pd.read_csv(fh, compression=compression)
 
 
 def _finish(
@@ -506,6 +509,171 @@ def _load_bnsl_4digit_addition(drop_excluded: bool) -> pd.DataFrame:
     return out
 
 
+#: The OLMo ladder repo's training FLOPs per token (``src/scaling/utils.py`` ``MODEL_FLOPS``,
+#: including attention), by the size names of this file (its "1.3B" is the "1B" rung).
+OLMO_LADDER_FLOPS_PER_TOKEN = {
+    "190M": 1903391232, "370M": 3443922944, "760M": 6373843968, "1B": 10109071360,
+}
+
+#: The extra columns of both OLMo ladder loaders: the run, its recipe, the other validation
+#: losses and the downstream task losses (bits per byte) and accuracies.
+_OLMO_RUN_COLUMNS = ["run", "size", "xC", "rerun", "step", "lr", "batch_tokens", "C_ladder"]
+
+
+def _olmo_ladder_frame() -> pd.DataFrame:
+    """Every checkpoint of the bundled ladder runs with the standard columns added."""
+    df = _read("olmo_ladder_190m_1b.csv.gz")
+    df = df.rename(columns={"file": "run"})
+    df["D"] = df["tokens"]
+    df["C"] = 6.0 * df["N"] * df["D"]
+    df["loss"] = df["loss_c4_en"]
+    df["C_ladder"] = df["size"].map(OLMO_LADDER_FLOPS_PER_TOKEN) * df["D"]
+    return df
+
+
+def _olmo_extra(df: pd.DataFrame) -> list[str]:
+    measured = [c for c in df.columns if c.startswith(("loss_", "bpb_", "acc_"))]
+    return [*_OLMO_RUN_COLUMNS, *measured]
+
+
+_OLMO_SOURCE = "Bhagia et al. 2024, arXiv:2412.04403 (OLMo ladder, allenai/OLMo-ladder)"
+_OLMO_FLOPS = ("C = 6ND (D = tokens seen); the ladder repo's own count, MODEL_FLOPS per token "
+               "x D (attention included), is kept in C_ladder")
+
+
+def _load_olmo_ladder(drop_excluded: bool) -> pd.DataFrame:
+    """OLMo model ladder 190M-1B: the final checkpoint of each of the 24 runs (24 rows).
+
+    Source
+        Bhagia et al. (2024) "Establishing Task Scaling Laws via Compute-Efficient Model
+        Ladders" (arXiv:2412.04403). Repo ``allenai/OLMo-ladder`` @
+        ``67a3f440f787d020da35e3ca8eeae475fae754f5``, files
+        ``src/scripts/paper/data/ladder-runs/<size>-<k>xC[-rerun].csv`` (bundled, all
+        checkpoints, as ``olmo_ladder_190m_1b.csv.gz``; every checkpoint:
+        ``load_dataset("olmo_ladder_curves")``).
+    Licence
+        Apache-2.0.
+    What a row is
+        The last logged checkpoint (largest ``step``) of one run: the ladder rungs 190M, 370M,
+        760M and 1B, each trained to 0.5, 1, 2, 5 and 10 x the Chinchilla token count
+        (``xC``; 20 tokens per parameter at 1xC), with its learning-rate schedule sized for that
+        length; plus a second 1xC run per size (``rerun``), a seed-noise pair.
+    Columns
+        ``N``: parameters (the repo's ``MODEL_PARAMS``; total incl. embeddings).
+        ``D``: tokens seen at that checkpoint (the source's ``tokens``).
+        ``C``: FLOPs, ``6*N*D`` computed here. ``C_ladder``: the repo's own count,
+        ``MODEL_FLOPS[size] * D`` (FLOPs per token incl. attention, 10.0 N for 190M to 7.9 N
+        for 1B), so ``C_ladder/C`` is 1.3-1.7.
+        ``loss``: validation cross-entropy on C4-en (``loss_c4_en``; the repo's
+        ``eval/c4_en-validation/CrossEntropyLoss``), nats/token. The ladder's own step-1
+        target is a *task* loss (``bpb_<task>``, bits per byte of the correct answer, one per
+        task), not a language-modelling loss in nats/token; C4-en is the general validation
+        loss the repo offers as the alternative intermediate (its ``y_metric="c4"``). For a
+        task, fit ``df.assign(loss=df["bpb_hellaswag_val"] * np.log(2))`` or similar.
+        ``run`` (the source file's run name, e.g. ``760M-2xC``), ``size`` (rung name),
+        ``xC``, ``rerun`` (bool), ``step`` (optimizer step), ``lr`` (the learning rate at that
+        step: the end of the decay, 0.1 x the run's peak), ``batch_tokens``.
+        ``loss_<domain>``: validation cross-entropy, nats/token, on C4-en (= ``loss``), Dolma
+        books / common-crawl / pes2o / reddit / stack / wiki, ICE, M2D2-S2ORC, Pile,
+        WikiText-103. ``bpb_<task>``, ``acc_<task>``: bits per byte of the correct answer and
+        accuracy (length-normalised where the paper uses it) on MMLU (mean of 4 groups),
+        HellaSwag, ARC-Challenge, ARC-Easy, PIQA, CSQA, SocialIQA, OpenBookQA, Winogrande,
+        BoolQ.
+    Caveats
+        Four model sizes only (the 3B-13B rungs of the ladder are not bundled), so N has 4
+        distinct values. The 1xC run and its rerun share N and D (final losses differ by about
+        0.001 nats). No rows are flagged as excluded, so ``drop_excluded`` is a no-op; select by
+        ``rerun`` instead.
+    """
+    del drop_excluded  # no exclusion flag in the source
+    df = _olmo_ladder_frame()
+    last = df.loc[df.groupby("run", sort=False)["step"].idxmax()]
+    last = last.sort_values(["N", "xC", "rerun"], kind="stable")
+    return _finish(last, _olmo_extra(df), name="olmo_ladder", source=_OLMO_SOURCE,
+                   flop_convention=_OLMO_FLOPS)
+
+
+def _load_olmo_ladder_curves(drop_excluded: bool) -> pd.DataFrame:
+    """OLMo model ladder 190M-1B: every logged checkpoint of the 24 runs, long format (2459 rows).
+
+    Source
+        Bhagia et al. (2024) "Establishing Task Scaling Laws via Compute-Efficient Model
+        Ladders" (arXiv:2412.04403). Repo ``allenai/OLMo-ladder`` @
+        ``67a3f440f787d020da35e3ca8eeae475fae754f5``, files
+        ``src/scripts/paper/data/ladder-runs/<size>-<k>xC[-rerun].csv``.
+    Licence
+        Apache-2.0.
+    Columns
+        As in ``olmo_ladder`` (see ``_load_olmo_ladder``): ``N``; ``D`` = tokens seen at the
+        checkpoint; ``C = 6*N*D``; ``loss`` = C4-en validation cross-entropy, nats/token;
+        ``run`` identifies the run (24 runs, 37-163 checkpoints each, sorted by ``step``),
+        ``lr`` is the learning rate at that step (warmup, then the decay sized for the run's
+        own length), and the other ``loss_*``, ``bpb_*``, ``acc_*`` columns.
+    Caveats
+        Checkpoints within one run share the run's noise (they are not independent), and a
+        mid-run checkpoint is not the loss a run stopped there would reach (its learning rate
+        has not decayed): for an L(N, D) fit use ``olmo_ladder``, or a law of the learning
+        curve that reads ``lr``. The first checkpoints (step 50, loss ~8 nats) are far from
+        any scaling regime. No exclusion flag, so ``drop_excluded`` is a no-op.
+    """
+    del drop_excluded  # no exclusion flag in the source
+    df = _olmo_ladder_frame()
+    df = df.sort_values(["N", "xC", "rerun", "step"], kind="stable")
+    return _finish(df, _olmo_extra(df), name="olmo_ladder_curves", source=_OLMO_SOURCE,
+                   flop_convention=_OLMO_FLOPS)
+
+
+def _load_moe_activesl(drop_excluded: bool) -> pd.DataFrame:
+    """Mixture-of-experts sweep: validation loss against dense size and number of experts (193
+    rows, 5 dense sizes 16.5M-368M x 1-512 experts).
+
+    Only ``N`` and ``loss`` of the standard columns, then ``experts``: the source gives **no
+    token count** (nor compute), so there is no ``D`` or ``C``. Fit it with a law of ``N`` and
+    ``experts`` (``routed_moe``, ``moe_power``).
+
+    Source
+        The MoE task of the active-sl scaling-law benchmark: Li et al. (2026) "Spend Less, Fit
+        Better: Budget-Efficient Scaling Law Fitting via Active Experiment Selection"
+        (arXiv:2604.22753). Repo ``PlanarG/active-sl`` @
+        ``e0a58ffde4f6fdfb20880d47d6d180fdbcb1440d``, file
+        ``benchmark/dataset/moe_scaling_law/train-00000-of-00001.parquet`` (the benchmark's
+        candidate pool; its ``group`` column, ``all_data`` on every row, dropped).
+    Licence
+        Code MIT; dataset card CC-BY-4.0.
+    Columns
+        ``N``: the source's ``dense_parameter_count``: parameters of the dense model the MoE
+        is built from (the active parameters per token, roughly; not the total with all
+        experts).
+        ``loss``: the source's ``loss_validation``, validation cross-entropy, presumably
+        nats/token (2.09-3.16; the card does not say).
+        ``experts``: the source's ``num_experts``, 1 (dense), 2, 4, ..., 512.
+    Caveats
+        The benchmark's high-cost test region (28 rows at N = 1.31e9, in the repo's
+        ``test-00000-of-00001.parquet``) is not bundled. Provenance of the runs beyond the
+        benchmark card was not traced (the sizes and expert counts match Clark et al. 2022's
+        routed-MoE sweep, unverified). Most (N, experts) cells hold 3 rows, a few 1-2 or 11-13,
+        with spreads of 0.01-0.09 nats within a cell and no column that tells them apart
+        (seeds, routing methods or token budgets: unknown), so the scatter is larger than a
+        single-recipe sweep's. No rows are flagged as excluded, so ``drop_excluded`` is a no-op.
+    """
+    import pandas as pd
+
+    del drop_excluded  # no exclusion flag in the source
+    df = _read("moe_activesl_train.csv")
+    out = pd.DataFrame({
+        "N": df["dense_parameter_count"].astype("float64"),
+        "loss": df["loss_validation"].astype("float64"),
+        "experts": df["num_experts"].astype("float64"),
+    }).dropna().reset_index(drop=True)
+    out.attrs = {
+        "dataset": "moe_activesl",
+        "source": "Li et al. 2026 (active-sl benchmark, MoE task), arXiv:2604.22753",
+        "flop_convention": "no D or C: the source gives no token count; N = dense parameter "
+        "count, experts = number of experts",
+    }
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # registry
 
@@ -570,6 +738,24 @@ _DATASETS: dict[str, _Dataset] = {
         "BNSL (Caballero 2023) 4-digit addition: test loss vs training-set size, D and loss "
         "only; 17 rows (14 fit + 3 held out)",
     ),
+    "olmo_ladder": _Dataset(
+        "olmo_ladder_190m_1b.csv.gz",
+        _load_olmo_ladder,
+        "OLMo model ladder (Bhagia 2024, arXiv:2412.04403) 190M-1B at 0.5-10x Chinchilla "
+        "tokens: final checkpoint per run, C4-en loss, downstream bpb/acc; 24 rows",
+    ),
+    "olmo_ladder_curves": _Dataset(
+        "olmo_ladder_190m_1b.csv.gz",
+        _load_olmo_ladder_curves,
+        "OLMo model ladder (Bhagia 2024, arXiv:2412.04403) 190M-1B: every checkpoint of the "
+        "24 runs (run, step, lr), long format; 2459 rows",
+    ),
+    "moe_activesl": _Dataset(
+        "moe_activesl_train.csv",
+        _load_moe_activesl,
+        "MoE sweep of the active-sl benchmark (Li 2026, arXiv:2604.22753): loss vs dense size "
+        "16.5M-368M and 1-512 experts, no token count (N, loss, experts only); 193 rows",
+    ),
 }
 
 
@@ -586,8 +772,9 @@ def load_dataset(name: str, *, drop_excluded: bool = False) -> pd.DataFrame:
     name
         One of ``chinchilla``, ``porian2024``, ``muennighoff2023``, ``gemstones2025``,
         ``opt_trajectories``, ``marin2026``, ``xlstm2025``, ``llama3_digitized``,
-        ``bnsl_4digit_addition`` (see :func:`list_datasets`; each ``_load_<name>`` docstring in
-        this module gives the source, licence, column units and caveats).
+        ``bnsl_4digit_addition``, ``olmo_ladder``, ``olmo_ladder_curves``, ``moe_activesl``
+        (see :func:`list_datasets`; each ``_load_<name>`` docstring in this module gives the
+        source, licence, column units and caveats).
     drop_excluded
         Drop the rows the source marks as excluded from its main analysis: ``chinchilla``:
         the 5 ``epoch_excluded`` points (240 remain, as in Epoch AI's fit); ``marin2026``:
@@ -600,7 +787,8 @@ def load_dataset(name: str, *, drop_excluded: bool = False) -> pd.DataFrame:
     pandas.DataFrame
         A fresh frame (mutating it does not affect later loads). The first columns are the
         standard ``N``, ``D``, ``C``, ``loss`` (float64, finite, > 0; only ``D``, ``loss`` for
-        ``bnsl_4digit_addition``), followed by the data set's extra columns. Rows with no N, D,
+        ``bnsl_4digit_addition``, only ``N``, ``loss`` for ``moe_activesl``), followed by the
+        data set's extra columns. Rows with no N, D,
         C or loss (e.g. unfinished runs) are always dropped; for ``xlstm2025`` every run not
         marked ``completed`` is dropped as well.
         ``df.attrs`` holds ``dataset``, ``source`` (a short citation) and

@@ -4,8 +4,8 @@
     Sweep-like designs (inputs only) for ``data_constrained``, ``kaplan_learning_curve`` and
     ``overtraining``.
 :func:`synthetic_example`, :data:`EXAMPLE_TRUTH`
-    Synthetic data sets for ``bnsl1``, ``bnsl2``, ``transfer``, ``downstream_error`` and
-    ``routed_moe`` at illustrative true values.
+    Synthetic data sets for ``bnsl1``, ``bnsl2``, ``transfer``, ``downstream_error``,
+    ``routed_moe`` and ``moe_power`` at illustrative true values.
 
 Used by the tests, the README's example fits and the simulation-based calibration
 (``benchmarks/sbc_more.py``, ``benchmarks/sbc_curves.py``).
@@ -50,7 +50,9 @@ def example_design(law: str, n: int = 40, seed: int = 0):
 #: Illustrative true values (textbook parameters) for :func:`synthetic_example`. ``routed_moe``:
 #: Clark et al. 2022's S-BASE fit as we recall it (a = -0.082, b = -0.108, c = 0.009,
 #: d = 1.104 in log10), converted to natural logs (c / ln 10, d * ln 10); not re-checked
-#: against the paper. The others are made up at magnitudes typical of their papers.
+#: against the paper. ``moe_power``: rounded posterior means of a fit to the bundled
+#: ``moe_activesl`` data (E = 1.62, B = 47, alpha = 0.20, beta = 0.078). The others are made up
+#: at magnitudes typical of their papers.
 EXAMPLE_TRUTH = {
     "bnsl1": {"a": 0.4, "b": 2.3, "c0": 0.055, "c1": 1.5, "d1": 2000.0, "f1": 0.3},
     "bnsl2": {  # two accelerations, then the plateau a is reached within the data
@@ -72,6 +74,7 @@ EXAMPLE_TRUTH = {
         "c": 0.009 / 2.302585092994046,
         "d": 1.104 * 2.302585092994046,
     },
+    "moe_power": {"E": 1.6, "B": 45.0, "alpha": 0.2, "beta": 0.08},
 }
 
 
@@ -83,8 +86,8 @@ def synthetic_example(law: str, n: int = 60, sigma: float = 0.01, seed: int = 0)
     * ``bnsl1``, ``bnsl2``: ``D`` log-uniform on [1e2, 1e5];
     * ``transfer``: ``L_train`` log-uniform on [2, 4] nats; ``loss`` is the other distribution's;
     * ``downstream_error``: ``L_train`` uniform on [2.2, 4.5]; ``loss`` is the error rate;
-    * ``routed_moe``: ``N`` log-uniform on [1.5e7, 1.3e9] and ``experts`` in {1, 2, 4, ..., 512}
-      (Clark et al.'s ranges).
+    * ``routed_moe``, ``moe_power``: ``N`` log-uniform on [1.5e7, 1.3e9] and ``experts`` in
+      {1, 2, 4, ..., 512} (Clark et al.'s ranges).
     """
     if law not in EXAMPLE_TRUTH:
         raise ValueError(f"no example for law {law!r}; choose one of {', '.join(EXAMPLE_TRUTH)}")

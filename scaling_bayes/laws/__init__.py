@@ -2,7 +2,7 @@
 
 Importing this package registers every built-in law, family by family in a fixed order (the
 order of :func:`list_laws`): classic (chinchilla, kaplan, power laws), shape, BNSL, transfer and
-downstream error, routed MoE, data-constrained, over-training, learning curve.
+downstream error, MoE (routed_moe, moe_power), data-constrained, over-training, learning curve.
 """
 
 # isort: skip_file
@@ -31,7 +31,7 @@ from scaling_bayes.laws.shape import (
 )
 from scaling_bayes.laws.bnsl import BNSL1, BNSL2, make_bnsl
 from scaling_bayes.laws.transfer import DOWNSTREAM_ERROR, TRANSFER
-from scaling_bayes.laws.moe import ROUTED_MOE
+from scaling_bayes.laws.moe import MOE_POWER, ROUTED_MOE
 from scaling_bayes.laws.data_constrained import DATA_CONSTRAINED, MUENNIGHOFF_2023
 from scaling_bayes.laws.overtraining import OVERTRAINING
 from scaling_bayes.laws.learning_curve import (
@@ -51,6 +51,7 @@ __all__ = [
     # built-in laws and their constructors
     "CHINCHILLA", "KAPLAN", "CHINCHILLA_SHAPE", "KAPLAN_SHAPE", "SHAPE_REF_ASPECT", "with_shape",
     "shape_pair", "BNSL1", "BNSL2", "make_bnsl", "TRANSFER", "DOWNSTREAM_ERROR", "ROUTED_MOE",
+    "MOE_POWER",
     "DATA_CONSTRAINED", "MUENNIGHOFF_2023", "OVERTRAINING", "KAPLAN_LEARNING_CURVE",
     "KAPLAN_2020_LEARNING_CURVE", "KAPLAN_B_STAR", "KAPLAN_ALPHA_B", "kaplan_min_conversions",
 ]
