@@ -15,10 +15,18 @@ def chin(epoch_fit):
 
 
 def _nested(df, lo="q5", hi="q95"):
-    return bool(np.all(df[f"pred_{lo}"] <= df[f"mean_{lo}"]) and
+    """Predictive interval around the credible one around the median. Beyond the data the
+    structural term dominates both intervals and the noise adds little, so a predictive bound
+    (a sample quantile of other draws: 4 noise draws per posterior draw) may sit inside the
+    credible one by its Monte Carlo error: the sd of a 5% sample quantile of S draws is
+    ~sqrt(0.05*0.95/S)/phi(1.645) = 0.075 sd at S = 800, i.e. ~5% of the 90% half-width. The
+    slack allowed is 15% of the credible half-width (3 Monte Carlo sd); inside the data the
+    noise dominates and the bounds are far apart."""
+    slack = 0.15 * (df[f"mean_{hi}"] - df[f"mean_{lo}"]) / 2
+    return bool(np.all(df[f"pred_{lo}"] <= df[f"mean_{lo}"] + slack) and
                 np.all(df[f"mean_{lo}"] <= df["mean_q50"]) and
                 np.all(df["mean_q50"] <= df[f"mean_{hi}"]) and
-                np.all(df[f"mean_{hi}"] <= df[f"pred_{hi}"]))
+                np.all(df[f"mean_{hi}"] <= df[f"pred_{hi}"] + slack))
 
 
 def test_columns_shapes_and_nesting(chin):
@@ -30,7 +38,7 @@ def test_columns_shapes_and_nesting(chin):
     assert _nested(df)
     assert np.all(df["mean_sd"] > 0)
     # broadcasting scalars and lists; the same values as a direct evaluation of the law
-    one = predict(chin, N=70e9, D=1.4e12)
+    one = predict(chin, N=70e9, D=1.4e12, structural=False)
     th = chin.textbook_draws()
     direct = np.exp(np.asarray(chin.law.log_loss(th, {"N": 70e9, "D": 1.4e12})))
     assert one["mean"].iloc[0] == pytest.approx(direct.mean(), rel=1e-10)
@@ -65,10 +73,15 @@ def test_compute_optimal_frontier(chin):
     assert list(df.columns[:4]) == ["C", "N_opt", "D_opt", "boundary"]
     assert _nested(df)
     alloc = compute_optimal(chin, C).quantity("loss_opt")
-    np.testing.assert_allclose(df["mean"], alloc["mean"], rtol=1e-12)
+    # the allocation's loss at the optimum is the law's (parameter uncertainty only)
+    bare = predict(chin, C=C, compute_optimal=True, structural=False)
+    np.testing.assert_allclose(bare["mean"], alloc["mean"], rtol=1e-12)
     np.testing.assert_allclose(df["N_opt"], compute_optimal(chin, C).quantity("N_opt")["q50"])
-    # loss falls with compute; uncertainty grows with extrapolation
+    # loss falls with compute; uncertainty grows with extrapolation, more with the structural
+    # term (the epoch fit's data end near 1e22 FLOPs: 1e26 is four decades beyond)
     assert np.all(np.diff(df["mean"]) < 0) and df["mean_sd"].iloc[2] > df["mean_sd"].iloc[0]
+    assert df["mean_sd"].iloc[2] > 2 * bare["mean_sd"].iloc[2]
+    assert df["mean_sd"].iloc[0] == pytest.approx(bare["mean_sd"].iloc[0], rel=0.05)
 
 
 BAD = [

@@ -135,9 +135,11 @@ def test_settings_objects_validate_and_record_todays_keys():
         sb.ModelSettings(likelihood="cauchy")
     assert sb.ModelSettings(nu=5).nu == 5.0 and isinstance(sb.ModelSettings(nu=5).nu, float)
     config = sb.SamplerConfig.combine(sb.NUTSSettings(seed=3), sb.ModelSettings("normal"))
-    # saved in every fit file as this dict: the keys must not change
+    # saved in every fit file as this dict: the keys must not change (``extrapolation`` was
+    # added in issue 16; files without it load with "none", what their fits had)
     assert list(config.to_dict()) == ["seed", "chains", "warmup", "draws", "likelihood", "nu",
-                                      "target_accept", "max_tree_depth", "dense_mass", "n_starts"]
+                                      "extrapolation", "target_accept", "max_tree_depth",
+                                      "dense_mass", "n_starts"]
     assert config.nuts == sb.NUTSSettings(seed=3) and config.model == sb.ModelSettings("normal")
     # keywords fill in; given with the object they must agree with it
     nuts, model = resolve_settings(None, None, chains=2, nu=3)

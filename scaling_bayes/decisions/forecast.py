@@ -4,7 +4,9 @@
 (:func:`~scaling_bayes.posterior.draws.law_on_draws`: one jitted program over chunks of draws, no
 loop over draws) and summarizes
 
-* the **mean loss** ``exp(mu)`` (the law's prediction; credible interval, columns ``mean_q*``),
+* the **mean loss** ``exp(mu)`` (the law's prediction; credible interval, columns ``mean_q*``;
+  beyond the range of the data ``mu`` includes the fit's structural error-growth term,
+  :mod:`scaling_bayes.posterior.extrapolation`, so the interval widens with the distance),
 * the **observed loss of a new run** ``exp(y)`` with ``y ~ likelihood(mu, sigma)`` drawn from the
   fit's own likelihood (Normal or Student-t with ``fit.config.nu`` on log-loss, posterior
   ``sigma``; predictive interval, columns ``pred_q*``), from an explicit ``seed``.
@@ -91,6 +93,7 @@ def predict(
     quantiles=(0.05, 0.5, 0.95),
     seed: int = 0,
     n_noise: int = 4,
+    structural: bool = True,
     flops=None,
     tpp_bracket=TPP_BRACKET,
     **covariates,
@@ -115,6 +118,10 @@ def predict(
         Quantiles of both intervals (columns ``mean_q5`` ... and ``pred_q5`` ...).
     seed, n_noise
         Seed and number of noise draws per posterior draw for the predictive interval.
+    structural
+        Include the fit's structural error-growth term (``fit.extrapolation``: zero inside the
+        range of the data, growing with the distance beyond it) in both intervals (default).
+        ``False``: parameter (and, for ``pred_q*``, noise) uncertainty only.
 
     Returns
     -------
@@ -150,6 +157,14 @@ def predict(
         cols["boundary"] = bnd.mean(axis=0)
     else:
         mu = law_on_draws(law, fit.textbook_draws(), pts)
+    ext = fit.extrapolation if structural else None
+    if ext is not None:
+        if compute_optimal:
+            with np.errstate(all="ignore"):
+                at = {"N": np.exp(r["logN"]), "D": np.exp(r["logD"])}
+            mu = mu + ext.offsets(at, mu.shape[0], fit.config.seed, paired=True)
+        else:
+            mu = mu + ext.offsets(pts, mu.shape[0], fit.config.seed)
     # predictive draws from the fit's likelihood on log-loss, in chunks of points (memory)
     S, P = mu.shape
     rng = np.random.default_rng(int(seed))

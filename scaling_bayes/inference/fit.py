@@ -12,6 +12,7 @@ import numpy as np
 from scaling_bayes._core.progress import ProgressBar
 from scaling_bayes.data.observations import load_data, warn_design
 from scaling_bayes.inference.engine import run_batch
+from scaling_bayes.inference.extrapolation import calibrate_extrapolation
 from scaling_bayes.laws.base import Law, get_law
 from scaling_bayes.model.priors import resolve_priors
 from scaling_bayes.model.settings import (
@@ -48,6 +49,7 @@ def fit(
     draws: int | None = None,
     likelihood: str | None = None,
     nu: float | None = None,
+    extrapolation: str | None = None,
     priors: Mapping[str, Any] | None = None,
     target_accept: float | None = None,
     max_tree_depth: int | None = None,
@@ -81,6 +83,12 @@ def fit(
     likelihood, nu
         ``"student_t"`` (default, robust, ``nu`` = 4 degrees of freedom) or ``"normal"`` on
         log-loss.
+    extrapolation
+        ``"calibrated"`` (default): forecasts beyond the range of the data carry a structural
+        error term that grows with the distance from the data, learned from within-data
+        extrapolation backtests (fit the smaller runs, predict the larger ones; see
+        :mod:`scaling_bayes.posterior.extrapolation`; ``fit.extrapolation`` holds it).
+        ``"none"``: parameter and noise uncertainty only (the v0.1 intervals).
     priors
         Overrides by sampler-parameter name, e.g. ``{"alpha": "LogNormal(loc=-1, scale=0.3)"}``;
         see :func:`scaling_bayes.model.priors.default_priors`.
@@ -98,7 +106,7 @@ def fit(
     t_start = time.perf_counter()
     law = get_law(law)
     config = sampler_config(sampler, model, seed=seed, chains=chains, warmup=warmup,
-                            draws=draws, likelihood=likelihood, nu=nu,
+                            draws=draws, likelihood=likelihood, nu=nu, extrapolation=extrapolation,
                             target_accept=target_accept, max_tree_depth=max_tree_depth,
                             dense_mass=dense_mass)
     data = load_data(data, columns=dict(columns) if columns else None)
@@ -117,12 +125,17 @@ def fit(
     finally:
         if reporter is not None and not callable(progress):
             reporter.close()
+    t_ext = time.perf_counter()
+    ext = (calibrate_extrapolation(law, data, priors, config)
+           if config.extrapolation == "calibrated" else None)
+    timings = {**run.timings, "extrapolation_s": time.perf_counter() - t_ext,
+               "total_s": time.perf_counter() - t_start}
     result = Fit.from_sampler(
         law=law, data=data, posterior={k: v[0] for k, v in run.posterior.items()},
         sample_stats={k: v[0] for k, v in run.sample_stats.items()},
         log_likelihood=ll[0, ..., : data.n], priors=priors, config=config, ref=run.refs[0],
-        mode=run.modes[0], timings={**run.timings,
-                                    "total_s": time.perf_counter() - t_start})
+        mode=run.modes[0], timings=timings,
+        extrapolation=None if ext is None else ext.to_dict())
     if warn:
         result.check(warn=True)
     return result

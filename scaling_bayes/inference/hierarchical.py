@@ -36,6 +36,7 @@ start, chunked NUTS with a dense mass matrix) with this model in place of the si
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import time
@@ -307,6 +308,8 @@ def fit_hierarchical(
         max_tree_depth=max_tree_depth,
         dense_mass=dense_mass,
     )
+    # the error-growth term is learned by single fits only: recorded as absent here
+    config = dataclasses.replace(config, extrapolation="none")
     pool = _check_pool(law, pool)
     sd, gcol = _prepare(data, group, columns)
     labels = sd.extra[gcol].astype(str).to_numpy()

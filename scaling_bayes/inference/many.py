@@ -17,6 +17,7 @@ padding to a multiple of the device count applies to the global count).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -134,6 +135,8 @@ def fit_many(
                             warmup=warmup, draws=draws, likelihood=likelihood, nu=nu,
                             target_accept=target_accept, max_tree_depth=max_tree_depth,
                             dense_mass=dense_mass, n_starts=n_starts)
+    # no error-growth term for batches yet (fit() learns it per data set): recorded as such
+    config = dataclasses.replace(config, extrapolation="none")
     names, datas = _split(datasets, by, columns)
     for name, data in zip(names, datas, strict=True):
         try:

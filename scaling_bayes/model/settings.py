@@ -82,18 +82,31 @@ class NUTSSettings:
         return dataclasses.replace(self, **changes)
 
 
+#: ``extrapolation=`` settings: ``"calibrated"`` (default) adds the error-growth term learned
+#: from within-data backtests to forecasts beyond the data; ``"none"``: parameter and noise
+#: uncertainty only (v0.1 behaviour).
+EXTRAPOLATION_MODES = ("calibrated", "none")
+
+
 @dataclass(frozen=True)
 class ModelSettings:
     """Model choices besides the law and priors: ``likelihood`` (``"student_t"``, robust, or
-    ``"normal"``) on log-loss and the Student-t degrees of freedom ``nu``."""
+    ``"normal"``) on log-loss, the Student-t degrees of freedom ``nu``, and ``extrapolation``
+    (``"calibrated"``: forecasts beyond the data carry the structural error-growth term of
+    :mod:`scaling_bayes.posterior.extrapolation`; ``"none"``: they do not)."""
 
     likelihood: str = "student_t"
     nu: float = 4.0
+    extrapolation: str = "calibrated"
 
     def __post_init__(self) -> None:
         if isinstance(self.nu, int):
             object.__setattr__(self, "nu", float(self.nu))
         check_likelihood(self.likelihood, self.nu)
+        if self.extrapolation not in EXTRAPOLATION_MODES:
+            raise SettingsError(
+                f"extrapolation must be one of {', '.join(map(repr, EXTRAPOLATION_MODES))}, "
+                f"got {self.extrapolation!r}")
 
     def replace(self, **changes) -> ModelSettings:
         """A copy with ``changes`` (validated)."""
@@ -114,6 +127,7 @@ class SamplerConfig:
     draws: int = 1000
     likelihood: str = "student_t"
     nu: float = 4.0
+    extrapolation: str = "calibrated"
     target_accept: float = 0.9
     max_tree_depth: int = 10
     dense_mass: bool = True

@@ -30,6 +30,7 @@ from scaling_bayes.posterior.base import (
 )
 from scaling_bayes.posterior.diagnostics import summarize
 from scaling_bayes.posterior.draws import law_on_draws
+from scaling_bayes.posterior.extrapolation import Extrapolation, of_fit
 
 __all__ = ["Fit", "FitFileError"]
 
@@ -73,8 +74,10 @@ class Fit(RowsPosterior):
 
     @classmethod
     def from_sampler(cls, *, law, data, posterior, sample_stats, log_likelihood, priors, config,
-                     ref, mode, timings) -> Fit:
+                     ref, mode, timings, extrapolation=None) -> Fit:
         meta = provenance(data.hash(), timings, mode)
+        if extrapolation is not None:
+            meta["extrapolation"] = extrapolation
         return cls(law=law, data=data, posterior=posterior, sample_stats=sample_stats,
                    log_likelihood=log_likelihood, priors=dict(priors), config=config,
                    ref={k: float(v) for k, v in ref.items()}, meta=meta)
@@ -89,6 +92,13 @@ class Fit(RowsPosterior):
     def sampled(self) -> tuple[str, ...]:
         """Names of the sampler parameters."""
         return (*self.law.site_names, SIGMA.name)
+
+    @property
+    def extrapolation(self) -> Extrapolation | None:
+        """The structural error-growth term of forecasts beyond the data
+        (:class:`~scaling_bayes.posterior.extrapolation.Extrapolation`), or ``None`` for a fit
+        made with ``extrapolation="none"``."""
+        return of_fit(self)
 
     def textbook_draws(self) -> dict[str, np.ndarray]:
         """Textbook parameters as flat arrays over all draws (chains concatenated)."""
@@ -147,7 +157,8 @@ class Fit(RowsPosterior):
     @classmethod
     def _from_file(cls, idata, info, path, error) -> Fit:
         fields = cls._read(idata, info, path, error)
-        fit = cls(**fields, config=SamplerConfig(**info["config"]))
+        # files written before the extrapolation setting existed: their fits had none
+        fit = cls(**fields, config=SamplerConfig(**{"extrapolation": "none", **info["config"]}))
         fit._restore(idata, path, error)
         return fit
 

@@ -311,7 +311,7 @@ class HierarchicalFit(RowsPosterior):
             size_effect=bool(info["size_effect"]),
             sizes=np.asarray(info["sizes"], dtype=float),
             centered=bool(info["centered"]),
-            config=SamplerConfig(**info["config"]),
+            config=SamplerConfig(**{"extrapolation": "none", **info["config"]}),
         )
         fit._restore(idata, path, error)
         return fit

@@ -187,7 +187,7 @@ class ManyFits(Posterior):
             posterior=fit_first(_arviz.group_to_dict(idata, "posterior")),
             sample_stats=fit_first(_arviz.group_to_dict(idata, "sample_stats")),
             priors={k: Prior.parse(v) for k, v in info["priors"].items()},
-            config=SamplerConfig(**info["config"]),
+            config=SamplerConfig(**{"extrapolation": "none", **info["config"]}),
             refs=[{k: float(v) for k, v in r.items()} for r in info["refs"]],
             modes=list(info["modes"]), timings=dict(info["timings"]), _ll=ll)
 
