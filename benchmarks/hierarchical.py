@@ -111,7 +111,7 @@ def main() -> None:
             "Compute-optimal allocation per data mix (posterior median [90% interval]):",
             "",
         ]
-        alloc = h.allocations(list(BUDGETS), warn=False)
+        alloc = sb.compute_optimal_by_group(h, list(BUDGETS), warn=False)
         alloc["value"] = [
             f"{m:.3g} [{lo:.3g}, {hi:.3g}]"
             for m, lo, hi in zip(alloc["q50"], alloc["q5"], alloc["q95"], strict=True)
@@ -120,7 +120,7 @@ def main() -> None:
             index=["group", "C"], columns="quantity", values="value", aggfunc="first"
         )
         lines += [_fmt_table(wide), ""]
-        ex = h.exponents(warn=False)
+        ex = sb.exponents_by_group(h, warn=False)
         if len(ex):
             ex = ex.reset_index().rename(columns={"index": "quantity"})
             qcol = "quantity" if "quantity" in ex.columns else ex.columns[0]

@@ -11,6 +11,7 @@ Public API (imported lazily, so ``import scaling_bayes`` is cheap)::
 from __future__ import annotations
 
 import importlib
+import types
 from typing import TYPE_CHECKING
 
 from scaling_bayes._core.version import __version__
@@ -42,6 +43,8 @@ _EXPORTS = {
     "Prior": "scaling_bayes.model.priors",
     "default_priors": "scaling_bayes.model.priors",
     "compute_optimal": "scaling_bayes.decisions.allocation",
+    "compute_optimal_by_group": "scaling_bayes.decisions.allocation",
+    "exponents_by_group": "scaling_bayes.decisions.allocation",
     "target_loss": "scaling_bayes.decisions.allocation",
     "inference_optimal": "scaling_bayes.decisions.allocation",
     "compute_waste": "scaling_bayes.decisions.allocation",
@@ -55,7 +58,9 @@ _EXPORTS = {
 }
 
 #: Modules reachable as attributes (``sb.allocation.compute_optimal``), imported on first use:
-#: the names of the v0.1 API, each mapped to the module of the layered package that holds it.
+#: the names of the v0.1 API, each mapped to the module of the layered package that holds it,
+#: or to several modules where the v0.1 module's names now live in more than one layer (a
+#: read-only view that looks each name up in those modules, in order).
 _SUBMODULES = {
     "allocation": "scaling_bayes.decisions.allocation",
     "forecast": "scaling_bayes.decisions.forecast",
@@ -71,12 +76,42 @@ _SUBMODULES = {
     "results": "scaling_bayes.posterior.fit",
     "priors": "scaling_bayes.model.priors",
     "many": "scaling_bayes.inference.many",
-    "hierarchical": "scaling_bayes.inference.hierarchical",
+    "hierarchical": (
+        "scaling_bayes.inference.hierarchical",  # fit_hierarchical
+        "scaling_bayes.posterior.hierarchical",  # HierarchicalFit, load_hierarchical
+        "scaling_bayes.model.hierarchical",  # default_pool, hierarchical_priors, ...
+        "scaling_bayes.evaluation.pooling",  # compare_pooling, pooling_fits, pooling_loo
+    ),
     "laws": "scaling_bayes.laws",
     "plots": "scaling_bayes.plots",
 }
 
 __all__ = ["__version__", *_EXPORTS]
+
+
+class _Namespace(types.ModuleType):
+    """A v0.1 module whose names now live in several modules: ``sb.hierarchical.compare_pooling``
+    is looked up in each of ``modules`` in turn (each imported on first use)."""
+
+    def __init__(self, name: str, modules: tuple[str, ...]):
+        super().__init__(f"scaling_bayes.{name}")
+        self.__modules = modules
+
+    def __getattr__(self, attr: str):
+        if not attr.startswith("__"):
+            for mod in self.__modules:
+                value = getattr(importlib.import_module(mod), attr, _MISSING)
+                if value is not _MISSING:
+                    return value
+        raise AttributeError(f"module {self.__name__!r} has no attribute {attr!r}")
+
+    def __dir__(self):
+        return sorted({n for m in self.__modules for n in dir(importlib.import_module(m))
+                       if not n.startswith("_")})
+
+
+_MISSING = object()
+_NAMESPACES: dict[str, _Namespace] = {}
 
 
 def __getattr__(name: str):
@@ -85,7 +120,12 @@ def __getattr__(name: str):
         globals()[name] = value
         return value
     if name in _SUBMODULES:
-        return importlib.import_module(_SUBMODULES[name])
+        target = _SUBMODULES[name]
+        if isinstance(target, str):
+            return importlib.import_module(target)
+        if name not in _NAMESPACES:
+            _NAMESPACES[name] = _Namespace(name, target)
+        return _NAMESPACES[name]
     raise AttributeError(f"module 'scaling_bayes' has no attribute {name!r}")
 
 
@@ -99,7 +139,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from scaling_bayes.data.observations import DataError, ScalingData, load_data
     from scaling_bayes.decisions.allocation import (
         compute_optimal,
+        compute_optimal_by_group,
         compute_waste,
+        exponents_by_group,
         inference_optimal,
         target_loss,
     )

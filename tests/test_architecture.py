@@ -20,8 +20,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "scaling_bayes"
 
@@ -113,9 +111,6 @@ def test_every_module_is_in_a_layer():
     assert not stray, f"modules outside the layers {sorted(LAYERS)}: {stray}"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15 in progress: the modules were moved into their "
-                   "layers, the splits of mixed modules are not done yet; remove this mark when "
-                   "the check passes (strict: an unexpected pass fails)")
 def test_imports_point_down():
     problems = []
     for module in MODULES:
@@ -139,9 +134,6 @@ def test_imports_point_down():
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15 in progress: the modules were moved into their "
-                   "layers, the splits of mixed modules are not done yet; remove this mark when "
-                   "the check passes (strict: an unexpected pass fails)")
 def test_package_imports_at_module_top():
     inner = [f"{_where(m, line)}: {m} imports {t} inside a function"
              for m in MODULES if _group(m) is not None
@@ -196,9 +188,6 @@ def _private_imports(path: Path):
                     yield node.lineno, f"from {node.module} import {a.name}"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15 in progress: the modules were moved into their "
-                   "layers, the splits of mixed modules are not done yet; remove this mark when "
-                   "the check passes (strict: an unexpected pass fails)")
 def test_tests_use_public_names():
     private = [f"{path.relative_to(ROOT)}:{line}: {what}"
                for path in sorted((ROOT / "tests").rglob("*.py"))

@@ -7,6 +7,8 @@ Public functions
 ----------------
 :func:`compute_optimal`
     ``N_opt``, ``D_opt``, tokens per parameter and the optimal loss for one or many budgets C.
+:func:`compute_optimal_by_group`, :func:`exponents_by_group`
+    The same per group of a hierarchical fit, stacked with a ``group`` column.
 :func:`target_loss`
     The cheapest budget (and its allocation) that reaches a loss with a given posterior
     probability.
@@ -51,6 +53,7 @@ import numpy as np
 import pandas as pd
 
 from scaling_bayes._core.env import enable_x64_on_cpu, load_jax
+from scaling_bayes.posterior.diagnostics import _quantile_label
 
 #: Sane range of training budgets (FLOPs) accepted as input.
 COMPUTE_RANGE = (1e10, 1e32)
@@ -75,8 +78,6 @@ def _jax():
 
 
 def _qlabel(q: float) -> str:
-    from scaling_bayes.posterior.diagnostics import _quantile_label
-
     return _quantile_label(q)
 
 
@@ -523,6 +524,42 @@ def compute_optimal(
         exponent_draws=exd,
         boundary=frac,
     )
+
+
+# ------------------------------------------------------------------- hierarchical fits
+def _groups_of(fit, fn: str):
+    """The group names of a hierarchical fit (TypeError for anything else)."""
+    if not (hasattr(fit, "groups") and callable(getattr(fit, "group", None))):
+        raise TypeError(
+            f"{fn} takes a HierarchicalFit (sb.fit_hierarchical), got a {type(fit).__name__}; "
+            "for one fit use compute_optimal")
+    return fit.groups
+
+
+def compute_optimal_by_group(fit, compute, **kwargs) -> pd.DataFrame:
+    """Compute-optimal allocation per group of a
+    :class:`~scaling_bayes.posterior.hierarchical.HierarchicalFit`: :func:`compute_optimal` of
+    each group's fit (``fit.group(name)``) at budget(s) ``compute``, the tables stacked with a
+    ``group`` column. ``kwargs`` go to :func:`compute_optimal` (``flops``, ``quantiles``,
+    ``method``, ``tpp_bracket``, ``warn``)."""
+    frames = []
+    for g in _groups_of(fit, "compute_optimal_by_group"):
+        t = compute_optimal(fit.group(g), compute, **kwargs).table
+        frames.append(t.assign(group=g))
+    return pd.concat(frames, ignore_index=True)
+
+
+def exponents_by_group(fit, **kwargs) -> pd.DataFrame:
+    """Budget-independent allocation exponents (``a``, ``b``, ...) per group of a
+    :class:`~scaling_bayes.posterior.hierarchical.HierarchicalFit`, stacked with a ``group``
+    column (empty when the law has no closed-form exponents). ``kwargs`` go to
+    :func:`compute_optimal`."""
+    frames = []
+    for g in _groups_of(fit, "exponents_by_group"):
+        e = compute_optimal(fit.group(g), 1e21, **kwargs).exponents
+        if e is not None:
+            frames.append(e.assign(group=g))
+    return pd.concat(frames) if frames else pd.DataFrame()
 
 
 # ---------------------------------------------------------------------------- target loss

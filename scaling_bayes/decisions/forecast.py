@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from scaling_bayes.decisions.allocation import (
+    COMPUTE_RANGE,
     TPP_BRACKET,
     _allocate,
     _as_array,
@@ -48,8 +49,6 @@ def _inputs(fit, N, D, C, compute_optimal: bool, covariates=None) -> dict[str, n
             raise ValueError(
                 f"compute_optimal=True chooses N and D from C; do not also pass {', '.join(extra)}"
             )
-        from scaling_bayes.decisions.allocation import COMPUTE_RANGE
-
         return {
             "C": _as_array(
                 "C",

@@ -19,8 +19,10 @@ import pandas as pd
 
 from scaling_bayes._core.env import enable_x64_on_cpu
 from scaling_bayes.data.observations import ScalingData, load_data
+from scaling_bayes.inference.engine import initial_ref, simulate_prior
 from scaling_bayes.laws.base import get_law
-from scaling_bayes.model.likelihoods import LIKELIHOODS
+from scaling_bayes.model.likelihoods import LIKELIHOODS, check_likelihood
+from scaling_bayes.model.priors import resolve_priors
 from scaling_bayes.posterior.draws import law_on_draws
 
 
@@ -107,10 +109,6 @@ def prior_predictive(
     ``ref`` are the pivot scales the priors refer to (default: the initial pivots a fit of these
     data would start from).
     """
-    from scaling_bayes.inference.engine import _initial_ref, simulate_prior
-    from scaling_bayes.model.likelihoods import check_likelihood
-    from scaling_bayes.model.priors import resolve_priors
-
     if not (isinstance(n_draws, int) and n_draws >= 1):
         raise ValueError(f"n_draws must be an integer >= 1, got {n_draws!r}")
     check_likelihood(likelihood, nu)
@@ -118,7 +116,7 @@ def prior_predictive(
     data = load_data(data)
     data.check_for_law(law)
     pri = resolve_priors(law, priors)
-    ref = dict(ref) if ref else _initial_ref(law, data)
+    ref = dict(ref) if ref else initial_ref(law, data)
     sims, x = simulate_prior(
         law, data, pri, likelihood=likelihood, nu=nu, ref=ref, n=n_draws, seed=seed
     )

@@ -37,8 +37,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from scaling_bayes.data.datasets import load_dataset
+from scaling_bayes.decisions.allocation import COMPUTE_RANGE, _as_array, compute_optimal
+from scaling_bayes.decisions.forecast import predict
 from scaling_bayes.decisions.shape import at_aspect
+from scaling_bayes.evaluation import baselines as _baselines
+from scaling_bayes.inference.many import fit_many
 from scaling_bayes.laws import SHAPE_REF_ASPECT
+from scaling_bayes.posterior import idata as _arviz
+from scaling_bayes.posterior.fit import Fit
 
 #: Pareto k above which a PSIS-LOO term is unreliable (Vehtari et al. 2017/2024).
 PARETO_K_BAD = 0.7
@@ -59,8 +66,6 @@ class ComparisonWarning(UserWarning):
 
 # ============================================================================ helpers
 def _check_fits(fits) -> dict[str, Any]:
-    from scaling_bayes.posterior.fit import Fit
-
     if not isinstance(fits, Mapping):
         raise TypeError(
             "compare: fits must be a dict {name: Fit}, e.g. {'chinchilla': fit1, 'kaplan': fit2}"
@@ -88,8 +93,6 @@ def _check_fits(fits) -> dict[str, Any]:
 
 
 def _budgets(budgets) -> np.ndarray:
-    from scaling_bayes.decisions.allocation import COMPUTE_RANGE, _as_array
-
     return np.atleast_1d(
         _as_array("budgets", budgets, lo=COMPUTE_RANGE[0], hi=COMPUTE_RANGE[1], unit=" FLOPs")
     ).astype(float)
@@ -109,8 +112,6 @@ def _quiet(fn, *args, **kwargs):
 
 def _loo_table(fits: dict[str, Any]) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:
     """PSIS-LOO, WAIC and stacking per fit (rows in the order of ``fits``)."""
-    from scaling_bayes.posterior import idata as _arviz
-
     loos, notes = {}, []
     for name, f in fits.items():
         loos[name], _ = _quiet(_arviz.loo, f.idata, pointwise=True)
@@ -167,8 +168,6 @@ def _loo_table(fits: dict[str, Any]) -> tuple[pd.DataFrame, dict[str, Any], list
 
 
 def _posterior_allocations(name: str, fit, C: np.ndarray) -> tuple[pd.DataFrame, dict]:
-    from scaling_bayes.decisions.allocation import compute_optimal
-
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         res = compute_optimal(fit, C, quantiles=_QS)
@@ -213,14 +212,12 @@ def approach3_rows(
     a tidy allocation table (``estimate`` = point fit, ``q5/q50/q95`` from the bootstrap) and the
     raw results ``{"fit": ..., "boot": ...}``. ``fit_kwargs`` go to
     :func:`scaling_bayes.evaluation.baselines.approach3_fit` (``delta``, ``grid``, ...)."""
-    from scaling_bayes.evaluation import baselines
-
     if data.N is None or data.D is None:
         raise ValueError("the Approach-3 baseline needs N and D columns in the data")
-    point = baselines.approach3_fit(data.N, data.D, data.loss, **fit_kwargs)
+    point = _baselines.approach3_fit(data.N, data.D, data.loss, **fit_kwargs)
     boot = None
     if n_boot:
-        boot = baselines.approach3_bootstrap(
+        boot = _baselines.approach3_bootstrap(
             data.N,
             data.D,
             data.loss,
@@ -282,8 +279,6 @@ def approach3_rows(
 def _forecast_points(fits, points) -> pd.DataFrame | None:
     if points is None:
         return None
-    from scaling_bayes.decisions.forecast import predict
-
     if isinstance(points, pd.DataFrame):
         pts = points
     elif isinstance(points, Mapping):
@@ -500,8 +495,6 @@ def porian_conventions(dataset: str = "refinedweb") -> pd.DataFrame:
     (attention FLOPs included). Each setting has a single ``N_convention`` in the source; the
     settings also share Kaplan's long warmup and untuned hyperparameters, so the comparison
     isolates (mostly) the counting, as in Porian et al.'s first step."""
-    from scaling_bayes.data.datasets import load_dataset
-
     df = load_dataset("porian2024")
     if dataset not in set(df["dataset"]):
         raise ValueError(f"porian2024 has datasets {sorted(set(df['dataset']))}, not {dataset!r}")
@@ -556,8 +549,6 @@ def compare_conventions(
     under one convention: mixing settings within a group mixes experiments.
     ``fit_kwargs`` go to :func:`~scaling_bayes.fit_many` (``priors``, ``likelihood``, ...).
     """
-    from scaling_bayes.inference.many import fit_many
-
     if data is None:
         data = porian_conventions()
     if not isinstance(data, pd.DataFrame):

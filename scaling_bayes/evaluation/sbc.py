@@ -16,7 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scaling_bayes.inference.many import MANY_DEFAULTS
+from scaling_bayes.data.observations import load_data
+from scaling_bayes.inference.engine import initial_ref, simulate_prior
+from scaling_bayes.inference.many import MANY_DEFAULTS, fit_many
 from scaling_bayes.laws.base import Law, get_law
 from scaling_bayes.model.priors import SIGMA, resolve_priors
 from scaling_bayes.model.settings import (
@@ -51,7 +53,7 @@ class SBCResult:
         return not bool(self.tests["rejected"].any())
 
 
-def _chi2_sf(x: float, k: int) -> float:
+def chi2_sf(x: float, k: int) -> float:
     """Survival function of the chi-square distribution (regularized upper gamma), no scipy."""
     from math import exp, lgamma, log
 
@@ -93,7 +95,7 @@ def uniformity_test(ranks: np.ndarray, n_ranks: int, bins: int = 10) -> tuple[fl
     counts, _ = np.histogram(ranks, bins=edges)
     expected = len(ranks) * np.diff(edges) / (n_ranks + 1)
     stat = float(np.sum((counts - expected) ** 2 / expected))
-    return stat, bins - 1, _chi2_sf(stat, bins - 1)
+    return stat, bins - 1, chi2_sf(stat, bins - 1)
 
 
 def sbc(
@@ -130,10 +132,6 @@ def sbc(
     simulate the data. ``seed`` seeds the simulations; batch ``k`` (starting at simulation
     ``start``) is fitted with sampler seed ``seed + 1 + start``.
     """
-    from scaling_bayes.data.observations import load_data
-    from scaling_bayes.inference.engine import _initial_ref, simulate_prior
-    from scaling_bayes.inference.many import fit_many
-
     if not (isinstance(n_sims, int) and n_sims >= 2):
         raise ValueError(f"n_sims must be an integer >= 2, got {n_sims!r}")
     if not (isinstance(thin, int) and thin >= 1):
@@ -146,7 +144,7 @@ def sbc(
     design = default_design(law) if design is None else design
     pri = resolve_priors(law, priors)
     base = load_data(design.assign(loss=1.0))
-    ref = _initial_ref(law, base)
+    ref = initial_ref(law, base)
     sims, _ = simulate_prior(
         law, base, pri, likelihood=model.likelihood, nu=model.nu, ref=ref, n=n_sims, seed=seed
     )

@@ -45,7 +45,7 @@ class ModeSearchError(ScalingBayesError):
 
 
 # ----------------------------------------------------------------------------- helpers
-def _bucket(n: int) -> int:
+def bucket_size(n: int) -> int:
     """Padded size: the smallest of 16 and 2^k * {1, 1.25, 1.5, 1.75} that holds ``n``."""
     size = 16
     while size < n:
@@ -54,7 +54,9 @@ def _bucket(n: int) -> int:
     return size
 
 
-def _initial_ref(law: Law, data: ScalingData) -> dict[str, float]:
+def initial_ref(law: Law, data: ScalingData) -> dict[str, float]:
+    """The pivot scales a fit of ``data`` starts from, per input of ``law`` (the geometric mean
+    of the input, its minimum, or a fixed number, as ``law.initial_ref`` says)."""
     ref = {}
     for v in law.inputs:
         a = data.get(v)
@@ -349,7 +351,7 @@ class _Program:
 
         init, chunk = self.kernels(warmup, target_accept, max_tree_depth, dense_mass)
         total = warmup + draws
-        length = _chunk_length(warmup, draws)
+        length = chunk_length(warmup, draws)
         B, d = center.shape
         if whiten:
             chol = np.linalg.cholesky(cov + 1e-12 * np.eye(d))
@@ -399,7 +401,7 @@ def _group_size(B: int, chains: int) -> int:
     return max(g for g in range(1, min(B, cap) + 1) if B % g == 0)
 
 
-def _chunk_length(warmup: int, draws: int) -> int:
+def chunk_length(warmup: int, draws: int) -> int:
     """Largest divisor of gcd(warmup, draws) giving at least ~20 chunks."""
     g = math.gcd(warmup, draws)
     cap = max(1, (warmup + draws) // 20)
@@ -440,7 +442,7 @@ def model_args(law: Law, datas, refs, n_pad: int):
             jnp.asarray(mask))
 
 
-def _posterior_modes(prog: _Program, args, keys, n_starts: int, names, extra=None):
+def posterior_modes(prog: _Program, args, keys, n_starts: int, names, extra=None):
     """Per data set: best of ``n_starts`` Newton runs from prior draws (plus the points
     ``extra``, ``(B, d)``, when given), and the Laplace covariance there."""
     starts = prog.prior_starts_batch(keys, n_starts)
@@ -472,7 +474,7 @@ def _laplace_cov(H: np.ndarray) -> np.ndarray:
     return np.einsum("bij,bj,bkj->bik", U, 1.0 / w, U)
 
 
-def _mvn(key, mean, cov, k):
+def mvn_draws(key, mean, cov, k):
     """``k`` draws from N(mean_b, cov_b) per data set: (B, k, d)."""
     jax = _jax()
     d = mean.shape[-1]
@@ -485,7 +487,7 @@ def choose_pivots(law: Law, datas, prog: _Program, args, refs, modes, covs, key)
     """Move each pivot to its decorrelating scale, clipped to the data's range."""
     if not law.pivots:
         return [dict(r) for r in refs]
-    draws = prog.constrain(_mvn(key, modes, covs, 2000), args)
+    draws = prog.constrain(mvn_draws(key, modes, covs, 2000), args)
     new = [dict(r) for r in refs]
     for p in law.pivots:
         a, e = np.asarray(draws[p.amp]), np.asarray(draws[p.exponent])  # (B, M)
@@ -512,7 +514,7 @@ def simulate_prior(law: Law, data: ScalingData, priors, *, likelihood: str, nu: 
     from numpyro.infer import Predictive
 
     enable_x64_on_cpu()
-    n_pad = _bucket(data.n)
+    n_pad = bucket_size(data.n)
     prog = get_program(law, priors, likelihood, float(nu), n_pad)
     x, r, _, mask = model_args(law, [data], [ref], n_pad)
     one = lambda a: a[0]  # noqa: E731
@@ -551,14 +553,14 @@ def run_batch(law: Law, datas, priors, config: SamplerConfig, *, names, ref=None
     extra = (-B) % n_dev if (n_dev > 1 and B > 1) else 0
     datas, names = [*datas, *[datas[-1]] * extra], [*names, *[names[-1]] * extra]
     B += extra
-    n_pad = _bucket(max(d.n for d in datas))
+    n_pad = bucket_size(max(d.n for d in datas))
     prog = get_program(law, priors, config.likelihood, config.nu, n_pad)
     k_start, k_pivot, k_start2, k_init, k_nuts = jax.random.split(
         jax.random.PRNGKey(config.seed), 5)
 
-    refs0 = [{**_initial_ref(law, d), **(dict(ref) if ref else {})} for d in datas]
+    refs0 = [{**initial_ref(law, d), **(dict(ref) if ref else {})} for d in datas]
     args = model_args(law, datas, refs0, n_pad)
-    modes, covs = _posterior_modes(prog, args, jax.random.split(k_start, B), config.n_starts,
+    modes, covs = posterior_modes(prog, args, jax.random.split(k_start, B), config.n_starts,
                                    names)
     refs = refs0 if ref else choose_pivots(law, datas, prog, args, refs0, modes, covs, k_pivot)
     if refs != refs0:
@@ -567,7 +569,7 @@ def run_batch(law: Law, datas, priors, config: SamplerConfig, *, names, ref=None
         # only a quarter of the fresh starts: the search is a large part of its cost. A single
         # fit keeps them all (and its compiled programs: one start count, one program).
         k2 = config.n_starts if B == 1 else max(2, config.n_starts // 4)
-        modes, covs = _posterior_modes(prog, args, jax.random.split(k_start2, B), k2, names,
+        modes, covs = posterior_modes(prog, args, jax.random.split(k_start2, B), k2, names,
                                        extra=None if B == 1 else modes)
     run, ll = sample_program(prog, args, refs, modes, covs, config, k_init, k_nuts,
                              progress=progress, log_likelihood=log_likelihood, t_start=t_start)
@@ -597,7 +599,7 @@ def sample_program(prog: _Program, args, refs, modes, covs, config: SamplerConfi
     t_start = t_init if t_start is None else t_start
     B = modes.shape[0]
     n_pad = prog.n_pad
-    init_z = _mvn(k_init, modes, covs, config.chains)
+    init_z = mvn_draws(k_init, modes, covs, config.chains)
     Z, diverging, n_steps, accept, pe, energy, step_size = prog.sample(
         jax.random.split(k_nuts, B), init_z, covs, args, center=modes, warmup=config.warmup,
         draws=config.draws, target_accept=float(config.target_accept),

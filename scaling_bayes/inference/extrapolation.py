@@ -22,15 +22,11 @@ import numpy as np
 
 from scaling_bayes._core.env import enable_x64_on_cpu, load_jax
 from scaling_bayes.data.observations import ScalingData
-from scaling_bayes.inference.engine import (
-    _bucket,
-    _initial_ref,
-    _mvn,
-    _posterior_modes,
-    choose_pivots,
-    get_program,
-    model_args,
-)
+from scaling_bayes.inference.engine import bucket_size as _bucket
+from scaling_bayes.inference.engine import choose_pivots, get_program, model_args
+from scaling_bayes.inference.engine import initial_ref as _initial_ref
+from scaling_bayes.inference.engine import mvn_draws as _mvn
+from scaling_bayes.inference.engine import posterior_modes as _posterior_modes
 from scaling_bayes.laws.base import Law
 from scaling_bayes.model.settings import SamplerConfig
 from scaling_bayes.posterior.draws import law_on_draws

@@ -51,11 +51,11 @@ from scaling_bayes._core.env import load_jax as _jax
 from scaling_bayes._core.progress import ProgressBar
 from scaling_bayes.data.observations import DataError, ScalingData, load_data, warn_design
 from scaling_bayes.inference.engine import (
-    _bucket,
-    _initial_ref,
-    _mvn,
-    _posterior_modes,
     _Program,
+    bucket_size,
+    initial_ref,
+    mvn_draws,
+    posterior_modes,
     sample_program,
 )
 from scaling_bayes.inference.fit import check_ref
@@ -188,7 +188,7 @@ def _choose_common_pivots(law, data, prog, args, ref, modes, covs, key) -> dict[
     decorrelating shift, clipped to the pooled data's range."""
     if not law.pivots:
         return dict(ref)
-    draws = prog.constrain(_mvn(key, modes, covs, 2000), args)
+    draws = prog.constrain(mvn_draws(key, modes, covs, 2000), args)
     new = dict(ref)
     for p in law.pivots:
         a = np.asarray(draws[p.amp])[0]  # (M, G) or (M,)
@@ -333,20 +333,20 @@ def fit_hierarchical(
 
     enable_x64_on_cpu()
     jax = _jax()
-    n_pad = _bucket(sd.n)
+    n_pad = bucket_size(sd.n)
     G, S = len(groups), int(sizes.size)
     prog = get_program(law, all_priors, pool, G, S, centered, config.likelihood, config.nu, n_pad)
     k_start, k_pivot, k_start2, k_init, k_nuts = jax.random.split(
         jax.random.PRNGKey(config.seed), 5
     )
-    ref0 = {**_initial_ref(law, sd), **(dict(ref) if ref else {})}
+    ref0 = {**initial_ref(law, sd), **(dict(ref) if ref else {})}
     args = _args(law, sd, group_idx, size_idx, ref0, n_pad, sizes)
     names = [f"hierarchical {law.name} by {gcol}"]
-    modes, covs = _posterior_modes(prog, args, k_start[None], config.n_starts, names)
+    modes, covs = posterior_modes(prog, args, k_start[None], config.n_starts, names)
     refs = ref0 if ref else _choose_common_pivots(law, sd, prog, args, ref0, modes, covs, k_pivot)
     if refs != ref0:
         args = _args(law, sd, group_idx, size_idx, refs, n_pad, sizes)
-        modes, covs = _posterior_modes(prog, args, k_start2[None], config.n_starts, names)
+        modes, covs = posterior_modes(prog, args, k_start2[None], config.n_starts, names)
     reporter = None
     if progress:
         reporter = (

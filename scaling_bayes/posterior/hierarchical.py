@@ -205,28 +205,6 @@ class HierarchicalFit(RowsPosterior):
         """PSIS-LOO over the pooled rows (ArviZ ELPDData)."""
         return _arviz.loo(self.idata, pointwise=True)
 
-    def allocations(self, compute, **kwargs) -> pd.DataFrame:
-        """Compute-optimal allocation per group (:func:`scaling_bayes.compute_optimal` of each
-        group's fit (:meth:`group`)), stacked with a ``group`` column."""
-        from scaling_bayes.decisions.allocation import compute_optimal
-
-        frames = []
-        for g in self.groups:
-            t = compute_optimal(self.group(g), compute, **kwargs).table
-            frames.append(t.assign(group=g))
-        return pd.concat(frames, ignore_index=True)
-
-    def exponents(self, **kwargs) -> pd.DataFrame:
-        """Budget-independent allocation exponents (``a``, ``b``, ...) per group."""
-        from scaling_bayes.decisions.allocation import compute_optimal
-
-        frames = []
-        for g in self.groups:
-            e = compute_optimal(self.group(g), 1e21, **kwargs).exponents
-            if e is not None:
-                frames.append(e.assign(group=g))
-        return pd.concat(frames) if frames else pd.DataFrame()
-
     def group(self, name: str):
         """Group ``name`` as an ordinary :class:`~scaling_bayes.posterior.fit.Fit` of the base law
         (its rows, its draws of every law parameter, the shared ``sigma``; the per-size offsets

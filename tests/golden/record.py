@@ -60,14 +60,14 @@ def simulate(law_name: str) -> pd.DataFrame:
     losses in (0.05, 20))."""
     import scaling_bayes as sb
     from scaling_bayes._core.env import enable_x64_on_cpu
-    from scaling_bayes.inference.engine import _initial_ref, simulate_prior
+    from scaling_bayes.inference.engine import initial_ref, simulate_prior
     from scaling_bayes.model.priors import resolve_priors
 
     enable_x64_on_cpu()
     law = sb.get_law(law_name)
     df = design()
     base = sb.load_data(df.assign(loss=1.0))
-    ref = _initial_ref(law, base)
+    ref = initial_ref(law, base)
     sims, _ = simulate_prior(law, base, resolve_priors(law, None), likelihood="student_t",
                              nu=4.0, ref=ref, n=64, seed=1)
     y = np.exp(sims["log_loss"])

@@ -93,10 +93,10 @@ def data():
 @pytest.mark.parametrize("likelihood", ["student_t", "normal"])
 @pytest.mark.parametrize("law", LAWS, ids=lambda law: law.name)
 def test_potential_and_gradient_finite(law, likelihood, data):
-    n_pad = inference._bucket(data.n)
+    n_pad = inference.bucket_size(data.n)
     assert n_pad == data.n
     prog = inference.get_program(law, resolve_priors(law), likelihood, 4.0, n_pad)
-    ref = inference._initial_ref(law, data)
+    ref = inference.initial_ref(law, data)
     args = _single_args(law, data, ref, n_pad)
     assert set(args[0]) == set(law.inputs)
 
@@ -151,7 +151,7 @@ def test_textbook_log_loss_finite_over_range(law, data):
 def test_sampler_log_loss_float32_finite(law, data):
     """Float32 evaluation at many prior draws of the sampler parameters, vmapped."""
     priors = resolve_priors(law)
-    ref = inference._initial_ref(law, data)
+    ref = inference.initial_ref(law, data)
     keys = jax.random.split(jax.random.PRNGKey(3), len(law.sites))
     phi64 = {s.name: priors[s.name].to_numpyro().sample(k, (N_POINTS,)).astype(jnp.float64)
              for s, k in zip(law.sites, keys, strict=True)}

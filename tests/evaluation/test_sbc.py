@@ -4,7 +4,7 @@ one (200 simulations per law) is benchmarks/sbc.py, with results in benchmarks/s
 import numpy as np
 import pytest
 
-from scaling_bayes.evaluation.sbc import _chi2_sf, sbc, uniformity_test
+from scaling_bayes.evaluation.sbc import chi2_sf, sbc, uniformity_test
 from scaling_bayes.plots.sbc import plot_sbc
 
 
@@ -27,7 +27,7 @@ def test_uniformity_test_detects_non_uniform_ranks():
 @pytest.mark.parametrize("x, k, expected", [(16.919, 9, 0.05), (21.666, 9, 0.01),
                                             (3.841, 1, 0.05), (0.0, 4, 1.0)])
 def test_chi2_survival(x, k, expected):
-    assert abs(_chi2_sf(x, k) - expected) < 2e-4
+    assert abs(chi2_sf(x, k) - expected) < 2e-4
 
 
 def test_bad_arguments():

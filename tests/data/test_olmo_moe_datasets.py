@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SHARED_DATA
 
 import scaling_bayes as sb
 from scaling_bayes.data import datasets
@@ -15,7 +16,6 @@ from scaling_bayes.data.observations import load_data
 from scaling_bayes.evaluation.examples import EXAMPLE_TRUTH, synthetic_example
 from scaling_bayes.laws import get_law
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 BUNDLED_DATA = Path(datasets.__file__).resolve().parent / "files"
 TASKS = ("mmlu_avg_test", "hellaswag_val", "arc_challenge_test", "arc_easy_test", "piqa_val",
          "csqa_val", "socialiqa_val", "openbookqa_test", "winogrande_val", "boolq_val")

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SHARED_DATA
 
 from scaling_bayes.evaluation import baselines as bl
 
-EPOCH_CSV = Path(__file__).parents[2] / "shared" / "data" / "chinchilla_epoch.csv"
+EPOCH_CSV = SHARED_DATA / "chinchilla_epoch.csv"
 
 # Besiroglu et al. 2024 (Epoch AI), Table 1 / methods.md section 1.3.
 EPOCH_PUBLISHED = {"E": 1.817, "A": 482.0, "B": 2085.0, "alpha": 0.348, "beta": 0.366}

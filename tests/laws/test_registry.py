@@ -76,15 +76,6 @@ def test_unknown_law_names_alternatives():
         get_law("chinchila")
 
 
-def test_public_api_names():
-    import scaling_bayes as sb
-
-    for name in sb.__all__:
-        assert getattr(sb, name) is not None, name
-    assert callable(sb.fit) and callable(sb.compute_optimal) and callable(sb.predict)
-    assert callable(sb.fit_many) and sb.allocation.compute_optimal is sb.compute_optimal
-
-
 def test_builtin_laws_register_in_a_fixed_order():
     builtins = tuple(n for n in LAWS.names() if is_builtin(LAWS.get(n)))
     assert builtins == BUILTIN_ORDER

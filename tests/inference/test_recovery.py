@@ -5,7 +5,7 @@ import pytest
 from conftest import FAST, TRUTH, synthetic
 
 import scaling_bayes as sb
-from scaling_bayes.inference.engine import _bucket, _chunk_length
+from scaling_bayes.inference.engine import bucket_size, chunk_length
 
 
 @pytest.mark.parametrize("law", list(TRUTH))
@@ -120,10 +120,10 @@ def test_bad_settings_fail_before_compiling(kw, match):
 
 
 def test_buckets_and_chunks():
-    assert [_bucket(n) for n in (1, 16, 17, 60, 240, 1000)] == [16, 16, 20, 64, 256, 1024]
-    assert all(_bucket(n) >= n and _bucket(n) <= 1.25 * n + 16 for n in range(1, 5000, 37))
-    assert _chunk_length(1000, 1000) == 100 and _chunk_length(997, 1000) == 1
-    assert _chunk_length(0, 300) == 15
+    assert [bucket_size(n) for n in (1, 16, 17, 60, 240, 1000)] == [16, 16, 20, 64, 256, 1024]
+    assert all(bucket_size(n) >= n and bucket_size(n) <= 1.25 * n + 16 for n in range(1, 5000, 37))
+    assert chunk_length(1000, 1000) == 100 and chunk_length(997, 1000) == 1
+    assert chunk_length(0, 300) == 15
 
 
 def test_settings_objects_validate_and_record_todays_keys():

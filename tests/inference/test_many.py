@@ -77,7 +77,8 @@ def test_fit_many_splits_data_sets_across_host_devices(tmp_path):
     script = tmp_path / "sharded.py"
     script.write_text(_SHARDED)
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
-    out = subprocess.run([sys.executable, str(script), str(Path(__file__).parent)], env=env,
+    tests = Path(__file__).resolve().parents[1]  # tests/: conftest.py
+    out = subprocess.run([sys.executable, str(script), str(tests)], env=env,
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     r = json.loads(out.stdout.strip().splitlines()[-1])

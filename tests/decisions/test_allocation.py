@@ -100,6 +100,22 @@ def test_kaplan_numeric_matches_analytic_and_flags_boundaries(kap):
         al.compute_optimal(kap, 1e22, method="closed_form")
 
 
+def test_allocation_per_group_of_a_hierarchical_fit(chin, kap):
+    """compute_optimal_by_group / exponents_by_group: compute_optimal of every group's fit,
+    stacked with a group column (a stand-in for a HierarchicalFit: its groups and group())."""
+    h = types.SimpleNamespace(groups=["x", "y"], group={"x": chin, "y": kap}.__getitem__)
+    t = sb.compute_optimal_by_group(h, [1e22, 1e24], warn=False)
+    expect = pd.concat([al.compute_optimal(f, [1e22, 1e24], warn=False).table.assign(group=g)
+                        for g, f in (("x", chin), ("y", kap))], ignore_index=True)
+    pd.testing.assert_frame_equal(t, expect)
+    ex = sb.exponents_by_group(h, warn=False)
+    assert list(ex["group"]) == ["x"] * 3 + ["y"] * 2
+    pd.testing.assert_frame_equal(ex[ex["group"] == "x"].drop(columns="group"),
+                                  al.compute_optimal(chin, 1e21).exponents)
+    with pytest.raises(TypeError, match="HierarchicalFit"):
+        al.compute_optimal_by_group(chin, 1e22)
+
+
 def test_target_loss(chin):
     r50 = al.target_loss(chin, [2.0, 1.95], prob=0.5)
     r90 = al.target_loss(chin, [2.0, 1.95], prob=0.9)

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SHARED_DATA
 
 from scaling_bayes.data import datasets
 from scaling_bayes.data.datasets import UnknownDatasetError, list_datasets, load_dataset
@@ -20,7 +21,6 @@ REQUIRED = {
     "chinchilla", "porian2024", "muennighoff2023", "gemstones2025", "opt_trajectories",
     "marin2026", "xlstm2025",
 }
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 BUNDLED_DATA = Path(datasets.__file__).resolve().parent / "files"
 
 EXPECTED_ROWS = {
