@@ -29,6 +29,7 @@ from scaling_bayes.model.priors import resolve_priors
 from scaling_bayes.model.settings import SamplerConfig, SettingsError
 from scaling_bayes.posterior.extrapolation import (
     KAPPA_GRID,
+    TAU_GRID,
     Extrapolation,
     kappa_posterior,
     range_excess,
@@ -60,10 +61,12 @@ def test_kappa_posterior_without_errors_is_the_prior():
     assert abs(_quantile(p, 0.5) - 0.0135) < 0.002
 
 
-def _ext(kappa=0.05):
-    prob = np.zeros_like(KAPPA_GRID)
-    prob[np.argmin(np.abs(KAPPA_GRID - kappa))] = 1.0
-    return Extrapolation({"N": (7.0, 9.0), "D": (9.0, 11.0)}, KAPPA_GRID, prob, {})
+def _ext(kappa=0.05, tau=0.0):
+    prob = np.zeros((len(TAU_GRID), len(KAPPA_GRID)))
+    prob[np.argmin(np.abs(TAU_GRID - tau)), np.argmin(np.abs(KAPPA_GRID - kappa))] = 1.0
+    # a one-cell posterior: draws are uniform within the cell (width 0.001), so kappa is
+    # 0.05 +- 0.0005 and tau 0 to 0.0005
+    return Extrapolation({"N": (7.0, 9.0), "D": (9.0, 11.0)}, KAPPA_GRID, TAU_GRID, prob, {})
 
 
 def test_offsets_zero_inside_and_grow_linearly_outside():
@@ -76,18 +79,37 @@ def test_offsets_zero_inside_and_grow_linearly_outside():
     sd = off.std(axis=0)
     dist = np.array([0, 0, 1, 2, 3.0])
     np.testing.assert_allclose(sd[2:], 0.05 * dist[2:], rtol=0.1)
-    # one drift per draw: the offsets of one draw lie on a line in the distance
-    np.testing.assert_allclose(off[:, 3], 2 * off[:, 2])
+    # one drift per draw: the offsets of one draw lie on a line in the distance (the edge
+    # misfit, tau <= 0.0005 here, adds at most ~0.002 at 4 sd)
+    np.testing.assert_allclose(off[:, 3], 2 * off[:, 2], atol=0.005)
     # below the range too (signed excess), and along D
     assert range_excess([1e6], 7.0, 9.0)[0] == pytest.approx(-1.0)
+    # N and D each one decade out
     both = ext.offsets({"N": np.array([1e10]), "D": np.array([1e12])}, 4000, seed=3)
     assert both.std() == pytest.approx(0.05 * np.sqrt(2), rel=0.1)
+    # with the compute dimension (N*D range 16..20 in log10): N*D two decades beyond too
+    nd = Extrapolation({**ext.log10_range, "ND": (16.0, 20.0)}, ext.kappa_grid, ext.tau_grid,
+                       ext.prob, {})
+    both = nd.offsets({"N": np.array([1e10]), "D": np.array([1e12])}, 4000, seed=3)
+    assert both.std() == pytest.approx(0.05 * np.sqrt(1 + 1 + 4), rel=0.1)
+
+
+def test_edge_misfit_ramps_in_and_is_independent_per_point():
+    ext = _ext(0.0, tau=0.02)
+    N = np.array([1e9, 10**9.05, 10**9.1, 1e10, 1e10])
+    off = ext.offsets({"N": N, "D": np.full(5, 1e10)}, 4000, seed=0)
+    sd = off.std(axis=0)
+    assert sd[0] == 0.0
+    # N beyond by 0.05 decades: ramp 0.5
+    assert sd[1] == pytest.approx(0.02 * 0.5, rel=0.1)
+    assert sd[3] == pytest.approx(0.02, rel=0.1) and sd[4] == pytest.approx(0.02, rel=0.1)
+    assert abs(np.corrcoef(off[:, 3], off[:, 4])[0, 1]) < 0.1
 
 
 def test_round_trip_dict():
     ext = _ext(0.02)
     back = Extrapolation.from_dict(ext.to_dict())
-    np.testing.assert_array_equal(back.kappa_prob, ext.kappa_prob)
+    np.testing.assert_array_equal(back.prob, ext.prob)
     assert back.log10_range == ext.log10_range
 
 
@@ -115,7 +137,7 @@ def _kappa(df):
 def test_backtests_find_growth_only_where_the_law_drifts():
     exact = _kappa(_sweep(0.0, top=3e10, n=15))
     drifting = _kappa(_sweep(0.2, top=3e10, n=15))
-    assert exact.info["n_backtests"] == 3
+    assert exact.info["n_backtests"] == 6  # 3 cuts along N, 3 along N*D
     assert drifting.kappa_median > 2.5 * exact.kappa_median, (
         exact.describe(), drifting.describe())
     assert exact.kappa_median < 0.015
@@ -161,7 +183,7 @@ def test_extrapolation_none_and_file_round_trip(tmp_path):
     path = fit2.save(tmp_path / "f.nc")
     back = sb.load_fit(path)
     assert back.extrapolation is not None
-    np.testing.assert_array_equal(back.extrapolation.kappa_prob, fit2.extrapolation.kappa_prob)
+    np.testing.assert_array_equal(back.extrapolation.prob, fit2.extrapolation.prob)
     a = sb.predict(fit2, N=1e11, D=2e12)
     b = sb.predict(back, N=1e11, D=2e12)
     pd.testing.assert_frame_equal(a, b)

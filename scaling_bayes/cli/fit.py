@@ -94,6 +94,8 @@ def _write_fit_outputs(result, args, out: Path, where: str, written: list) -> in
     else:
         print(f"diagnostics: 0 divergences, all r_hat <= 1.01, all ESS >= 400 "
               f"(min bulk ESS {summary['ess_bulk'].min():.0f})")
+    if result.extrapolation is not None:
+        print("extrapolation: " + result.extrapolation.describe())
 
     written.append(result.save(out / "fit.nc"))
     written.append(io.atomic_write(out / "summary.csv", lambda tmp: summary.to_csv(tmp)))

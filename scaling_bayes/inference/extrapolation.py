@@ -8,9 +8,10 @@ distribution of that fit. How much the errors exceed the predictive spread, as a
 distance beyond the training range, is the posterior of ``kappa``
 (:func:`scaling_bayes.posterior.extrapolation.kappa_posterior`).
 
-The cuts: the distinct values of the law's size input (``N`` where the law has it, else its
-first input) sorted; the smallest 50%, 65% and 80% of them train (at least 3 distinct values and
-8 rows), the rest are held out. Each held-out *size* weighs 1 in the likelihood (its runs share
+The cuts: along the law's size input (``N`` where the law has it, else ``C``, else its first
+input) and, for a law of N and D, along compute (``N*D``): the distinct levels sorted (values
+within ~5% are one level), the smallest 50%, 65% and 80% of them train (at least 3 levels and 8
+rows), the rest are held out. Each held-out *level* weighs 1 in the likelihood (its runs share
 one error, not independent ones), so a size with 30 runs at different D counts once.
 """
 
@@ -33,8 +34,9 @@ from scaling_bayes.posterior.draws import law_on_draws
 from scaling_bayes.posterior.extrapolation import (
     KAPPA_GRID,
     KAPPA_PRIOR_SCALE,
+    TAU_GRID,
     Extrapolation,
-    kappa_posterior,
+    growth_posterior,
 )
 
 __all__ = ["calibrate_extrapolation", "size_input"]
@@ -54,21 +56,35 @@ def size_input(law: Law) -> str:
     return law.inputs[0]
 
 
+def _dims(law: Law, data: ScalingData) -> dict[str, np.ndarray]:
+    """The range dimensions: the law's inputs, and ``"ND"`` (= N*D) for a law of N and D."""
+    out = {v: np.asarray(data.get(v), dtype=float) for v in law.inputs}
+    if "N" in out and "D" in out:
+        out["ND"] = out["N"] * out["D"]
+    return out
+
+
 def _log10_range(law: Law, data: ScalingData) -> dict[str, tuple[float, float]]:
     out = {}
-    for v in law.inputs:
-        lv = np.log10(np.asarray(data.get(v), dtype=float))
+    for v, a in _dims(law, data).items():
+        lv = np.log10(a)
         out[v] = (float(lv.min()), float(lv.max()))
     return out
 
 
-def _cuts(sizes: np.ndarray) -> list[float]:
-    u = np.unique(sizes)
+def _levels(values: np.ndarray) -> np.ndarray:
+    """Level of each run along a cut axis: values within 5% of each other are one level
+    (figure-read sizes, IsoFLOP budgets)."""
+    return np.round(np.log10(values) / math.log10(1.05)).astype(np.int64)
+
+
+def _cuts(levels: np.ndarray) -> list[int]:
+    u = np.unique(levels)
     cuts = []
     for f in TRAIN_FRACTIONS:
         k = max(_MIN_SIZES, math.ceil(f * len(u)))
         if k < len(u):
-            cuts.append(float(u[k - 1]))
+            cuts.append(int(u[k - 1]))
     return sorted(set(cuts))
 
 
@@ -78,15 +94,20 @@ def calibrate_extrapolation(law: Law, data: ScalingData, priors, config: Sampler
     enable_x64_on_cpu()
     jax = load_jax()
     var = size_input(law)
-    sizes = np.asarray(data.get(var), dtype=float)
-    trains, tests = [], []
-    for cut in _cuts(sizes):
-        tr = sizes <= cut
-        if tr.sum() >= _MIN_ROWS and (~tr).any():
-            trains.append(data.subset(tr))
-            tests.append(data.subset(~tr))
-    info = {"size_input": var, "prior_scale": float(prior_scale), "n_backtests": len(trains),
-            "n_points": int(sum(t.n for t in tests)), "cuts": []}
+    dims = _dims(law, data)
+    axes = [var] + (["ND"] if "ND" in dims and var != "ND" else [])
+    trains, tests, groups = [], [], []
+    for axis in axes:
+        lev = _levels(dims[axis])
+        for cut in _cuts(lev):
+            tr = lev <= cut
+            if tr.sum() >= _MIN_ROWS and (~tr).any():
+                trains.append(data.subset(tr))
+                tests.append(data.subset(~tr))
+                groups.append((axis, lev[~tr]))
+    info = {"size_input": var, "cut_axes": axes, "prior_scale": float(prior_scale),
+            "nu": float(config.nu) if config.likelihood == "student_t" else None,
+            "n_backtests": len(trains), "n_points": int(sum(t.n for t in tests)), "cuts": []}
     errs, vars_, dist2, weight = [], [], [], []
     if trains:
         B = len(trains)
@@ -115,21 +136,24 @@ def calibrate_extrapolation(law: Law, data: ScalingData, priors, config: Sampler
             y = np.log(te.loss)
             rng = _log10_range(law, tr)
             d2 = np.zeros(te.n)
-            for v, (lo, hi) in rng.items():
-                lv = np.log10(np.asarray(te.get(v), dtype=float))
+            for v, a in _dims(law, te).items():
+                lo, hi = rng[v]
+                lv = np.log10(a)
                 d2 += np.where(lv > hi, lv - hi, np.where(lv < lo, lv - lo, 0.0)) ** 2
-            s_te = np.asarray(te.get(var), dtype=float)
-            _, inv, counts = np.unique(s_te, return_inverse=True, return_counts=True)
+            axis, lev_te = groups[b]
+            _, inv, counts = np.unique(lev_te, return_inverse=True, return_counts=True)
             errs.append(y - np.median(mu, axis=0))
             vars_.append(np.var(mu, axis=0) + np.median(sigma) ** 2)
             dist2.append(d2)
             weight.append(1.0 / counts[inv])
-            info["cuts"].append({"train_max": float(np.max(tr.get(var))), "n_train": tr.n,
+            info["cuts"].append({"axis": axis, "train_max": float(np.max(_dims(law, tr)[axis])),
+                                 "n_train": tr.n,
                                  "n_test": te.n, "n_sizes_test": int(len(counts))})
     cat = (lambda a: np.concatenate(a) if a else np.zeros(0))  # noqa: E731
-    prob = kappa_posterior(cat(errs), cat(vars_), cat(dist2), cat(weight),
+    prob = growth_posterior(cat(errs), cat(vars_), cat(dist2), cat(weight),
                            nu=float(config.nu) if config.likelihood == "student_t" else None,
                            prior_scale=prior_scale)
     info["n_backtests"] = len(info["cuts"])
     info["n_points"] = int(sum(c["n_test"] for c in info["cuts"]))
-    return Extrapolation(_log10_range(law, data), KAPPA_GRID.copy(), prob, info)
+    return Extrapolation(_log10_range(law, data), KAPPA_GRID.copy(), TAU_GRID.copy(), prob,
+                         info)

@@ -290,10 +290,17 @@ def plot_frontier(fit, axes=None, compute_range=FRONTIER_RANGE):
 
 # ----------------------------------------------------------------------------- forecast fan
 def plot_forecast(fit, ax=None, compute_range=FRONTIER_RANGE):
-    """Fan chart of the compute-optimal loss vs compute with 50/80/95% credible bands."""
+    """Fan chart of the compute-optimal loss vs compute with 50/80/95% credible bands; beyond
+    the data the bands carry the fit's structural error term (``fit.extrapolation``), so the fan
+    widens with the distance from the data."""
     fig, ax = _new(ax)
     C = np.geomspace(*compute_range, 80)
-    L = compute_optimal(fit, C, warn=False).draws["loss_opt"]
+    res = compute_optimal(fit, C, warn=False)
+    L = res.draws["loss_opt"]
+    ext = getattr(fit, "extrapolation", None)
+    if ext is not None:
+        at = {"N": res.draws["N_opt"], "D": res.draws["D_opt"]}
+        L = L * np.exp(ext.offsets(at, L.shape[0], fit.config.seed, paired=True))
     col = OKABE_ITO[0]
     for level, alpha in ((0.95, 0.15), (0.8, 0.25), (0.5, 0.4)):
         lo, hi = np.nanquantile(L, [(1 - level) / 2, (1 + level) / 2], axis=0)
