@@ -34,6 +34,7 @@ from scaling_bayes.posterior.draws import law_on_draws
 from scaling_bayes.posterior.extrapolation import (
     KAPPA_GRID,
     KAPPA_PRIOR_SCALE,
+    BIAS_GRID,
     TAU_GRID,
     Extrapolation,
     growth_posterior,
@@ -57,10 +58,12 @@ def size_input(law: Law) -> str:
 
 
 def _dims(law: Law, data: ScalingData) -> dict[str, np.ndarray]:
-    """The range dimensions: the law's inputs, and ``"ND"`` (= N*D) for a law of N and D."""
+    """The range dimensions: the law's inputs, and for a law of N and D also ``"ND"`` (= N*D,
+    compute) and ``"D/N"`` (tokens per parameter)."""
     out = {v: np.asarray(data.get(v), dtype=float) for v in law.inputs}
     if "N" in out and "D" in out:
         out["ND"] = out["N"] * out["D"]
+        out["D/N"] = out["D"] / out["N"]
     return out
 
 
@@ -155,5 +158,5 @@ def calibrate_extrapolation(law: Law, data: ScalingData, priors, config: Sampler
                            prior_scale=prior_scale)
     info["n_backtests"] = len(info["cuts"])
     info["n_points"] = int(sum(c["n_test"] for c in info["cuts"]))
-    return Extrapolation(_log10_range(law, data), KAPPA_GRID.copy(), TAU_GRID.copy(), prob,
-                         info)
+    return Extrapolation(_log10_range(law, data), KAPPA_GRID.copy(), TAU_GRID.copy(),
+                         BIAS_GRID.copy(), prob, info)

@@ -31,6 +31,7 @@ from scaling_bayes.posterior.extrapolation import (
     KAPPA_GRID,
     TAU_GRID,
     Extrapolation,
+    growth_posterior,
     kappa_posterior,
     range_excess,
 )
@@ -61,12 +62,10 @@ def test_kappa_posterior_without_errors_is_the_prior():
     assert abs(_quantile(p, 0.5) - 0.0135) < 0.002
 
 
-def _ext(kappa=0.05, tau=0.0):
-    prob = np.zeros((len(TAU_GRID), len(KAPPA_GRID)))
-    prob[np.argmin(np.abs(TAU_GRID - tau)), np.argmin(np.abs(KAPPA_GRID - kappa))] = 1.0
-    # a one-cell posterior: draws are uniform within the cell (width 0.001), so kappa is
-    # 0.05 +- 0.0005 and tau 0 to 0.0005
-    return Extrapolation({"N": (7.0, 9.0), "D": (9.0, 11.0)}, KAPPA_GRID, TAU_GRID, prob, {})
+def _ext(kappa=0.05, tau=0.0, bias=0.0):
+    # one-point grids: exactly these values
+    return Extrapolation({"N": (7.0, 9.0), "D": (9.0, 11.0)}, np.array([kappa]),
+                         np.array([tau]), np.array([bias]), np.ones((1, 1, 1)), {})
 
 
 def test_offsets_zero_inside_and_grow_linearly_outside():
@@ -79,9 +78,8 @@ def test_offsets_zero_inside_and_grow_linearly_outside():
     sd = off.std(axis=0)
     dist = np.array([0, 0, 1, 2, 3.0])
     np.testing.assert_allclose(sd[2:], 0.05 * dist[2:], rtol=0.1)
-    # one drift per draw: the offsets of one draw lie on a line in the distance (the edge
-    # misfit, tau <= 0.0005 here, adds at most ~0.002 at 4 sd)
-    np.testing.assert_allclose(off[:, 3], 2 * off[:, 2], atol=0.005)
+    # one drift per draw: the offsets of one draw lie on a line in the distance
+    np.testing.assert_allclose(off[:, 3], 2 * off[:, 2])
     # below the range too (signed excess), and along D
     assert range_excess([1e6], 7.0, 9.0)[0] == pytest.approx(-1.0)
     # N and D each one decade out
@@ -89,7 +87,7 @@ def test_offsets_zero_inside_and_grow_linearly_outside():
     assert both.std() == pytest.approx(0.05 * np.sqrt(2), rel=0.1)
     # with the compute dimension (N*D range 16..20 in log10): N*D two decades beyond too
     nd = Extrapolation({**ext.log10_range, "ND": (16.0, 20.0)}, ext.kappa_grid, ext.tau_grid,
-                       ext.prob, {})
+                       ext.bias_grid, ext.prob, {})
     both = nd.offsets({"N": np.array([1e10]), "D": np.array([1e12])}, 4000, seed=3)
     assert both.std() == pytest.approx(0.05 * np.sqrt(1 + 1 + 4), rel=0.1)
 
@@ -104,6 +102,22 @@ def test_edge_misfit_ramps_in_and_is_independent_per_point():
     assert sd[1] == pytest.approx(0.02 * 0.5, rel=0.1)
     assert sd[3] == pytest.approx(0.02, rel=0.1) and sd[4] == pytest.approx(0.02, rel=0.1)
     assert abs(np.corrcoef(off[:, 3], off[:, 4])[0, 1]) < 0.1
+
+
+def test_bias_shifts_by_distance():
+    ext = _ext(0.0, tau=0.0, bias=-0.01)
+    off = ext.offsets({"N": np.array([1e9, 1e10, 1e11]), "D": np.full(3, 1e10)}, 10, seed=0)
+    np.testing.assert_allclose(off, np.broadcast_to([0.0, -0.01, -0.02], (10, 3)))
+
+
+def test_growth_posterior_recovers_a_known_bias():
+    rng = np.random.default_rng(0)
+    d = rng.uniform(0.1, 1.5, 200)
+    err = -0.02 * d + 0.005 * rng.standard_normal(200)
+    bias_grid = np.linspace(-0.15, 0.15, 61)  # the default grid is [0] (no shift)
+    p = growth_posterior(err, np.full(200, 0.005**2), d**2, np.ones(200), bias_grid=bias_grid)
+    ext = Extrapolation({}, KAPPA_GRID, TAU_GRID, bias_grid, p, {})
+    assert ext.bias_median == pytest.approx(-0.02, abs=0.006)
 
 
 def test_round_trip_dict():
@@ -138,9 +152,15 @@ def test_backtests_find_growth_only_where_the_law_drifts():
     exact = _kappa(_sweep(0.0, top=3e10, n=15))
     drifting = _kappa(_sweep(0.2, top=3e10, n=15))
     assert exact.info["n_backtests"] == 6  # 3 cuts along N, 3 along N*D
-    assert drifting.kappa_median > 2.5 * exact.kappa_median, (
-        exact.describe(), drifting.describe())
-    assert exact.kappa_median < 0.015
+
+    def rms_at_one_decade(ext):
+        # structural error (drift, edge misfit and shift) of a run one decade beyond in N
+        off = ext.offsets({"N": np.array([3e11]), "D": np.array([6e12])}, 4000, seed=0)
+        return float(np.sqrt(np.mean(off**2)))
+
+    a, b = rms_at_one_decade(exact), rms_at_one_decade(drifting)
+    assert b > 2.5 * a, (exact.describe(), drifting.describe())
+    assert a < 0.02 and abs(exact.bias_median) < 0.01
 
 
 @pytest.mark.mcmc
