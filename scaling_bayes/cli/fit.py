@@ -74,7 +74,7 @@ def _run_fit(data, columns, priors, args):
         data, law=args.law, seed=args.seed, chains=args.chains, warmup=args.warmup,
         draws=args.draws, likelihood=args.likelihood, nu=args.nu, priors=priors or None,
         target_accept=0.9 if args.target_accept is None else args.target_accept,
-        columns=columns or None,
+        columns=columns or None, extrapolation=getattr(args, "extrapolation", None),
         progress=not args.no_progress, warn=False)
 
 
@@ -201,6 +201,10 @@ def register(sub) -> None:
     f.add_argument("--draws", type=int, default=1000, help="kept draws per chain")
     f.add_argument("--likelihood", default="student_t", choices=["student_t", "normal"])
     f.add_argument("--nu", type=float, default=4.0, help="Student-t degrees of freedom")
+    f.add_argument("--extrapolation", default="calibrated", choices=["calibrated", "none"],
+                   help="calibrated (default): forecasts beyond the data carry the structural "
+                        "error learned from within-data backtests; none: parameter and noise "
+                        "uncertainty only")
     f.add_argument("--target-accept", type=float, default=None,
                    help="NUTS target acceptance (default 0.9; 0.99 with --group)")
     f.add_argument("--prior", action="append", default=[], metavar="NAME=DIST",

@@ -30,7 +30,23 @@ def test_fit_csv_end_to_end(tmp_path, capsys):
     assert list(summary.index) == ["E", "A", "B", "alpha", "beta", "sigma"]
     import scaling_bayes as sb
 
-    assert sb.load_fit(out_dir / "fit.nc").config.draws == 1000
+    fit = sb.load_fit(out_dir / "fit.nc")
+    assert fit.config.draws == 1000
+    # the structural term is on by default, said in one line, and saved with the fit
+    assert "extrapolation: beyond the data" in out
+    assert fit.config.extrapolation == "calibrated" and fit.extrapolation is not None
+
+
+def test_fit_extrapolation_none(tmp_path, capsys):
+    csv = tmp_path / "sweep.csv"
+    synthetic("chinchilla").to_csv(csv, index=False)
+    code, out, err = run(["fit", str(csv), "--draws", "200", "--warmup", "200", "--no-plots",
+                          "--extrapolation", "none", "--out", str(tmp_path / "o")], capsys)
+    assert code == 0, err
+    assert "extrapolation:" not in out
+    import scaling_bayes as sb
+
+    assert sb.load_fit(tmp_path / "o" / "fit.nc").extrapolation is None
 
 
 def test_listings(capsys):
