@@ -32,12 +32,15 @@ from scaling_bayes.laws.base import Law
 from scaling_bayes.model.settings import SamplerConfig
 from scaling_bayes.posterior.draws import law_on_draws
 from scaling_bayes.posterior.extrapolation import (
+    BIAS_GRID,
     KAPPA_GRID,
     KAPPA_PRIOR_SCALE,
-    BIAS_GRID,
     TAU_GRID,
     Extrapolation,
+    excess,
     growth_posterior,
+    log10_range,
+    range_dims,
 )
 
 __all__ = ["calibrate_extrapolation", "size_input"]
@@ -58,21 +61,8 @@ def size_input(law: Law) -> str:
 
 
 def _dims(law: Law, data: ScalingData) -> dict[str, np.ndarray]:
-    """The range dimensions: the law's inputs, and for a law of N and D also ``"ND"`` (= N*D,
-    compute) and ``"D/N"`` (tokens per parameter)."""
-    out = {v: np.asarray(data.get(v), dtype=float) for v in law.inputs}
-    if "N" in out and "D" in out:
-        out["ND"] = out["N"] * out["D"]
-        out["D/N"] = out["D"] / out["N"]
-    return out
-
-
-def _log10_range(law: Law, data: ScalingData) -> dict[str, tuple[float, float]]:
-    out = {}
-    for v, a in _dims(law, data).items():
-        lv = np.log10(a)
-        out[v] = (float(lv.min()), float(lv.max()))
-    return out
+    """The range dimensions of ``data`` for ``law`` (:func:`range_dims` of its inputs)."""
+    return range_dims({v: data.get(v) for v in law.inputs})
 
 
 def _levels(values: np.ndarray) -> np.ndarray:
@@ -130,19 +120,19 @@ def calibrate_extrapolation(law: Law, data: ScalingData, priors, config: Sampler
         draws = prog.constrain(_mvn(k4, modes, covs, _LAPLACE_DRAWS), args)
         for b, (tr, te) in enumerate(zip(trains, tests, strict=True)):
             theta = {k: np.asarray(draws[k])[b] for k in law.param_names}
-            mu = law_on_draws(law, theta, te)  # (M, n_test)
+            # test rows padded to a bucket size (last row repeated): one compiled program per
+            # bucket, shared by all backtests and data sets, not one per held-out count
+            pad = _bucket(te.n) - te.n
+            at = {v: np.concatenate([te.get(v), np.repeat(te.get(v)[-1:], pad)])
+                  for v in law.inputs}
+            mu = law_on_draws(law, theta, at)[:, : te.n]  # (M, n_test)
             sigma = np.asarray(draws["sigma"])[b]
             ok = np.isfinite(mu).all(axis=1) & np.isfinite(sigma)
             if ok.sum() < 16:
                 continue
             mu, sigma = mu[ok], sigma[ok]
             y = np.log(te.loss)
-            rng = _log10_range(law, tr)
-            d2 = np.zeros(te.n)
-            for v, a in _dims(law, te).items():
-                lo, hi = rng[v]
-                lv = np.log10(a)
-                d2 += np.where(lv > hi, lv - hi, np.where(lv < lo, lv - lo, 0.0)) ** 2
+            d2 = sum(e**2 for e in excess(_dims(law, te), log10_range(_dims(law, tr))).values())
             axis, lev_te = groups[b]
             _, inv, counts = np.unique(lev_te, return_inverse=True, return_counts=True)
             errs.append(y - np.median(mu, axis=0))
@@ -158,5 +148,5 @@ def calibrate_extrapolation(law: Law, data: ScalingData, priors, config: Sampler
                            prior_scale=prior_scale)
     info["n_backtests"] = len(info["cuts"])
     info["n_points"] = int(sum(c["n_test"] for c in info["cuts"]))
-    return Extrapolation(_log10_range(law, data), KAPPA_GRID.copy(), TAU_GRID.copy(),
+    return Extrapolation(log10_range(_dims(law, data)), KAPPA_GRID.copy(), TAU_GRID.copy(),
                          BIAS_GRID.copy(), prob, info)

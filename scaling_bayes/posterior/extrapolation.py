@@ -47,7 +47,8 @@ from typing import Any
 import numpy as np
 
 __all__ = ["BIAS_PRIOR_SCALE", "KAPPA_PRIOR_SCALE", "TAU_PRIOR_SCALE", "Extrapolation",
-           "growth_posterior", "kappa_posterior", "range_excess"]
+           "excess", "growth_posterior", "kappa_posterior", "log10_range", "range_dims",
+           "range_excess"]
 
 #: Half-normal prior scale of ``kappa`` (log-loss per decade of extrapolation): 4% per decade.
 #: With tau's 0.02 chosen on benchmarks/calibration from two settings tried (0.02/0.01 gave
@@ -76,6 +77,28 @@ def range_excess(values, lo: float, hi: float) -> np.ndarray:
     """Signed decades of ``values`` outside ``[lo, hi]`` (0 inside)."""
     lv = np.log10(np.asarray(values, dtype=float))
     return np.where(lv > hi, lv - hi, np.where(lv < lo, lv - lo, 0.0))
+
+
+def range_dims(inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The range dimensions of ``inputs``: the inputs themselves, and with ``N`` and ``D`` also
+    ``"ND"`` (N*D, compute up to the factor 6) and ``"D/N"`` (tokens per parameter)."""
+    out = {v: np.asarray(a, dtype=float) for v, a in inputs.items()}
+    if "N" in out and "D" in out:
+        out["ND"] = out["N"] * out["D"]
+        out["D/N"] = out["D"] / out["N"]
+    return out
+
+
+def log10_range(dims: Mapping[str, np.ndarray]) -> dict[str, tuple[float, float]]:
+    """``{dimension: (log10 min, log10 max)}`` of :func:`range_dims` values."""
+    return {v: (float(np.log10(a).min()), float(np.log10(a).max())) for v, a in dims.items()}
+
+
+def excess(dims: Mapping[str, np.ndarray], ranges: Mapping[str, tuple[float, float]]
+           ) -> dict[str, np.ndarray]:
+    """Signed decades of each dimension of ``dims`` outside its range in ``ranges`` (the
+    dimensions both have)."""
+    return {v: range_excess(dims[v], *r) for v, r in ranges.items() if v in dims}
 
 
 def ramp(dist) -> np.ndarray:
@@ -215,18 +238,9 @@ class Extrapolation:
         return self.draws(n, seed)[1]
 
     def excess(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Signed decades outside the training range, per input (the inputs' shapes); the
-        dimensions ``"ND"`` and ``"D/N"`` are ``N * D`` (compute up to the factor 6) and
-        tokens per parameter."""
-        values = dict(inputs)
-        if "N" in inputs and "D" in inputs:
-            n, d = (np.asarray(inputs[k], dtype=float) for k in ("N", "D"))
-            if "ND" in self.log10_range:
-                values["ND"] = n * d
-            if "D/N" in self.log10_range:
-                values["D/N"] = d / n
-        return {v: range_excess(values[v], *self.log10_range[v])
-                for v in self.log10_range if v in values}
+        """Signed decades outside the training range, per dimension (the inputs' shapes; see
+        :func:`range_dims`)."""
+        return excess(range_dims(inputs), self.log10_range)
 
     def offsets(self, inputs: Mapping[str, np.ndarray], n_draws: int, seed: int, *,
                 paired: bool = False) -> np.ndarray:

@@ -11,6 +11,7 @@ works; files written before it existed load too (the group is then drawn again, 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,7 +94,7 @@ class Fit(RowsPosterior):
         """Names of the sampler parameters."""
         return (*self.law.site_names, SIGMA.name)
 
-    @property
+    @functools.cached_property
     def extrapolation(self) -> Extrapolation | None:
         """The structural error-growth term of forecasts beyond the data
         (:class:`~scaling_bayes.posterior.extrapolation.Extrapolation`), or ``None`` for a fit
