@@ -151,7 +151,9 @@ def _kappa(df):
 def test_backtests_find_growth_only_where_the_law_drifts():
     exact = _kappa(_sweep(0.0, top=3e10, n=15))
     drifting = _kappa(_sweep(0.2, top=3e10, n=15))
-    assert exact.info["n_backtests"] == 6  # 3 cuts along N, 3 along N*D
+    # 3 cuts along N, 3 along N*D, 2 from the top of D/N (5 tokens-per-parameter levels)
+    axes = [c["axis"] for c in exact.info["cuts"]]
+    assert [axes.count(a) for a in ("N", "ND", "D/N", "-D/N")] == [3, 3, 0, 2], axes
 
     def rms_at_one_decade(ext):
         # structural error (drift, edge misfit and shift) of a run one decade beyond in N
