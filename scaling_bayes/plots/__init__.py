@@ -16,6 +16,7 @@ from scaling_bayes.plots.backtest import plot_backtest
 from scaling_bayes.plots.calibration import plot_calibration
 from scaling_bayes.plots.checks import plot_predictive_check
 from scaling_bayes.plots.comparison import plot_comparison, plot_conventions
+from scaling_bayes.plots.design import plot_design
 from scaling_bayes.plots.fits import (
     OKABE_ITO,
     figure_makers,
@@ -41,4 +42,6 @@ __all__ = [
     # checks, calibration, comparison, backtest, shape
     "plot_predictive_check", "plot_sbc", "plot_comparison", "plot_conventions", "plot_backtest",
     "plot_calibration", "plot_shape",
+    # design of next runs
+    "plot_design",
 ]
