@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from scaling_bayes._core import io
-from scaling_bayes.cli.common import UsageError, _floats, _print
+from scaling_bayes.cli.common import UsageError, _floats
 from scaling_bayes.data.observations import read_table
 from scaling_bayes.decisions.design import METHODS, identifiability, next_runs
 from scaling_bayes.plots.design import plot_design
@@ -23,6 +23,12 @@ from scaling_bayes.posterior.formats import load_fit
 
 _COLUMNS = ["N", "D", "tokens_per_param", "cost", "sd_after", "reduction",
             "reduction_per_flop", "batch_order"]
+
+
+def _print(df) -> None:
+    with pd.option_context("display.width", 200, "display.max_columns", 40,
+                           "display.float_format", "{:.4g}".format):
+        print(df.to_string(index=False))
 
 
 def _target(args):
