@@ -235,8 +235,9 @@ def _candidates(fit, candidates, budget, target, cost_col):
             v = pd.to_numeric(cand[c], errors="coerce").to_numpy(dtype=float)
             bad = ~(np.isfinite(v) & (v > 0))
             if bad.any():
+                row = int(np.flatnonzero(bad)[0])
                 raise DesignError(f"candidates column {c!r} must be positive and finite; row "
-                                  f"{int(np.flatnonzero(bad)[0])} is {cand[c].iloc[np.flatnonzero(bad)[0]]!r}")
+                                  f"{row} is {cand[c].iloc[row]!r}")
             cand[c] = v
         if len(cand) == 0:
             raise DesignError("candidates is empty")
@@ -657,7 +658,6 @@ def identifiability(fit, candidates: pd.DataFrame | None = None, budget: float |
     P = np.column_stack([np.asarray(fit.posterior[k], dtype=float).reshape(-1)
                          for k in names])
     ok = _finite_rows(P, mu)
-    costs = cand["cost"].to_numpy()
     for i in np.flatnonzero(poor):
         lin = _Linear(P[ok, i:i + 1], mu[ok], tau2)
         red = lin.reductions(lin.K)
@@ -677,7 +677,8 @@ def identifiability(fit, candidates: pd.DataFrame | None = None, budget: float |
         if abs(corr[i]) > max_corr:
             why.append(f"it moves with {partner[i]} (posterior correlation {corr[i]:+.2f}), "
                        "so only a combination of the two is learned")
-        fix = (f"; the run that helps most within the budget is N = {fix_n[i]:.3g}, D = {fix_d[i]:.3g} "
+        fix = (f"; the run that helps most within the budget is N = {fix_n[i]:.3g}, "
+               f"D = {fix_d[i]:.3g} "
                f"({_FLOPS_PER_PARAM_TOKEN * fix_n[i] * fix_d[i]:.3g} FLOPs, tokens/param "
                f"{fix_d[i] / fix_n[i]:.3g}), expected to bring its sd to {fix_sd[i]:.3g}")
         msgs.append(f"{what} ({k}) is poorly identified: {' and '.join(why)}{fix}")
