@@ -12,7 +12,8 @@ random pool runs (``--random-seeds`` orders) or on the cheapest runs first. Ever
 fitted and scored on the held-out runs: mean absolute error of the predictive median of log-loss
 (``err``, ~relative error), mean 90% interval width and 90% coverage.
 
-Usage: ``python benchmarks/design/replay.py --out benchmarks/design/replay.csv``
+Usage: ``python benchmarks/design/replay.py --out benchmarks/design/replay.csv``; the variant with
+a model-discrepancy term: ``--discrepancy 0.01 1 --design-only --out .../replay_discrepancy.csv``.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ def run_pool(name, pool, a):
     total = float(cands.C.sum())
     target = {"N": held.N.to_numpy(), "D": held.D.to_numpy()}
     rows = []
+    label = "design" if a.discrepancy is None else "design+discrepancy"
     f0 = fit_of(start[["N", "D", "loss"]], a)
     rows.append({"pool": name, "strategy": "start", "frac": 0.0, "runs": 0, "flops": 0.0,
                  **score(f0, held)})
@@ -76,7 +78,8 @@ def run_pool(name, pool, a):
             share = budget * (r + 1) / a.rounds - spent
             if share <= 0 or unused.empty or unused.C.min() > share:
                 continue
-            res = sb.design.next_runs(fit, unused[["N", "D"]], budget=share, target=target)
+            res = sb.design.next_runs(fit, unused[["N", "D"]], budget=share, target=target,
+                                      discrepancy=a.discrepancy)
             pick = res.batch.candidate.to_numpy()
             if pick.size == 0:
                 break
@@ -84,8 +87,11 @@ def run_pool(name, pool, a):
             cur = pd.concat([cur, unused.iloc[pick]], ignore_index=True)
             unused = unused.drop(unused.index[pick]).reset_index(drop=True)
             fit = fit_of(cur[["N", "D", "loss"]], a)
-        rows.append({"pool": name, "strategy": "design", "frac": frac,
+        rows.append({"pool": name, "strategy": label, "frac": frac,
                      "runs": len(cur) - len(start), "flops": spent, **score(fit, held)})
+        print(rows[-1], flush=True)
+        if a.design_only:
+            continue
         # --- cheapest first
         c = np.cumsum(cands.C.to_numpy())
         k = int(np.searchsorted(c, budget, side="right"))
@@ -119,6 +125,9 @@ def main():
     ap.add_argument("--draws", type=int, default=500)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--pools", nargs="+", default=["chinchilla", "marin_dclm"])
+    ap.add_argument("--discrepancy", type=float, nargs=2, metavar=("SD", "LENGTH"),
+                    help="next_runs(..., discrepancy=(SD, LENGTH))")
+    ap.add_argument("--design-only", action="store_true", help="skip the baselines")
     ap.add_argument("--out", default="benchmarks/design/replay.csv")
     a = ap.parse_args()
     t0 = time.time()

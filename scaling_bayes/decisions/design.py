@@ -298,6 +298,26 @@ class _Linear:
         return K - np.outer(col, col) / (col[T + j] + self.tau2)
 
 
+def _discrepancy_cov(discrepancy, tgt: Target, cand: pd.DataFrame, n_target: int):
+    """Covariance of the discrepancy term over [target rows, candidates] (see next_runs)."""
+    try:
+        sd, length = (float(v) for v in discrepancy)
+    except (TypeError, ValueError):
+        raise DesignError(f"discrepancy must be (sd, length), got {discrepancy!r}") from None
+    if not (sd >= 0 and length > 0 and math.isfinite(sd) and math.isfinite(length)):
+        raise DesignError(f"discrepancy sd must be >= 0 and length > 0, got {discrepancy!r}")
+    pts = np.column_stack([np.log10(cand["N"].to_numpy()), np.log10(cand["D"].to_numpy())])
+    if tgt.quantity == "loss":  # the planned runs' real loss carries the discrepancy too
+        pts = np.vstack([np.column_stack([np.log10(tgt.N), np.log10(tgt.D)]), pts])
+    d2 = np.sum((pts[:, None, :] - pts[None, :, :]) ** 2, axis=-1)
+    G = sd**2 * np.exp(-0.5 * d2 / length**2)
+    if tgt.quantity == "loss":
+        return G
+    out = np.zeros((n_target + len(cand), n_target + len(cand)))
+    out[n_target:, n_target:] = G  # an allocation target is a law quantity: no discrepancy
+    return out
+
+
 class _Reweight:
     """Importance-reweighting preposterior variances with simulated outcomes."""
 
@@ -428,6 +448,7 @@ def next_runs(
     n_outcomes: int = 48,
     max_draws: int = 2000,
     seed: int = 0,
+    discrepancy: tuple[float, float] | None = None,
 ) -> DesignResult:
     """Rank candidate runs by how much each is expected to shrink the posterior of ``target``
     per FLOP, and choose a batch within ``budget``.
@@ -454,6 +475,14 @@ def next_runs(
         Most runs in the batch.
     seed
         Seeds the thinning of draws and the simulated outcomes (``reweight``).
+    discrepancy
+        ``(sd, length)``: add a model-discrepancy term to every run's log-loss (``linear``
+        only), a Gaussian process over ``(log10 N, log10 D)`` with marginal sd ``sd`` (e.g.
+        0.01: 1% of the loss) and squared-exponential correlation of length ``length`` decades
+        (Kennedy & O'Hagan 2001). Runs near each other then share their misfit, so many runs in
+        one corner stop adding information, and for a planned-run target the runs near it are
+        worth more than distant high-leverage ones. Default ``None``: the law is taken as
+        exact.
 
     Returns
     -------
@@ -498,8 +527,12 @@ def next_runs(
         t, mu, sigma = t[keep], mu[keep], sigma[keep]
 
     ess_single = None
+    if discrepancy is not None and method != "linear":
+        raise DesignError("discrepancy is supported by method='linear' only")
     if method == "linear":
         lin = _Linear(t, mu, float(np.mean(sigma**2)) * factor)
+        if discrepancy is not None:
+            lin.K = lin.K + _discrepancy_cov(discrepancy, tgt, cand, t.shape[1])
         var_now = lin.var_now()
         v_single = var_now - lin.reductions(lin.K)
 

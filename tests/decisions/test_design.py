@@ -196,3 +196,30 @@ def test_identifiability_well_identified(chin):
     t = ident.table.set_index("parameter")
     assert (t.contraction[["alpha", "beta"]] > 0.9).all()
     assert len(ident.messages) >= 1
+
+
+def test_discrepancy_makes_runs_near_the_target_worth_more(chin):
+    """With a shared misfit term, repeated runs saturate and, for a planned run, a run next to
+    it gains against a distant high-leverage one."""
+    plan = {"N": 7e10, "D": 1.4e12}
+    cand = pd.DataFrame({"N": [3e10, 3e8], "D": [6e11, 3e11]})  # near the plan / far from it
+    kw = dict(budget=1e30, target=plan)
+    plain = sb.design.next_runs(chin, cand, **kw).table.sort_values("candidate")
+    disc = sb.design.next_runs(chin, cand, discrepancy=(0.01, 0.5), **kw)
+    d = disc.table.sort_values("candidate")
+    gain = lambda t, sd0: (sd0 - t.sd_after.to_numpy()) / sd0  # noqa: E731
+    g_plain = gain(plain, sb.design.next_runs(chin, cand, **kw).sd_now)
+    g_disc = gain(d, disc.sd_now)
+    assert g_disc[0] / g_disc[1] > g_plain[0] / g_plain[1]
+    # the planned run's real loss carries the discrepancy: more uncertain than the law's mean
+    assert disc.sd_now > sb.design.next_runs(chin, cand, **kw).sd_now
+    # N_opt target: the same runs repeated saturate sooner with the shared misfit
+    rep = pd.DataFrame({"N": [3e9] * 4, "D": [6e10] * 4})
+    a = sb.design.next_runs(chin, rep, budget=1e30, target=C_STAR)
+    b = sb.design.next_runs(chin, rep, budget=1e30, target=C_STAR, discrepancy=(0.01, 1.0))
+    assert b.sd_batch > a.sd_batch
+    with pytest.raises(DesignError, match="method='linear' only"):
+        sb.design.next_runs(chin, rep, budget=1e30, target=C_STAR, method="reweight",
+                            discrepancy=(0.01, 1.0))
+    with pytest.raises(DesignError, match="discrepancy"):
+        sb.design.next_runs(chin, rep, budget=1e30, target=C_STAR, discrepancy=(0.01, -1))
