@@ -10,6 +10,7 @@ figures; they never sample or fit.
 * :mod:`~scaling_bayes.plots.backtest`: held-out backtests;
 * :mod:`~scaling_bayes.plots.calibration`: the calibration benchmark (coverage, PIT);
 * :mod:`~scaling_bayes.plots.shape`: architecture shape.
+* :mod:`~scaling_bayes.plots.design`: the design of next runs (candidates on the (N, D) plane).
 """
 
 from scaling_bayes.plots.backtest import plot_backtest
