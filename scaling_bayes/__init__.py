@@ -84,6 +84,7 @@ _SUBMODULES = {
     ),
     "laws": "scaling_bayes.laws",
     "plots": "scaling_bayes.plots",
+    "design": "scaling_bayes.decisions.design",
 }
 
 __all__ = ["__version__", *_EXPORTS]

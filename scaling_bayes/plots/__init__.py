@@ -10,12 +10,14 @@ figures; they never sample or fit.
 * :mod:`~scaling_bayes.plots.backtest`: held-out backtests;
 * :mod:`~scaling_bayes.plots.calibration`: the calibration benchmark (coverage, PIT);
 * :mod:`~scaling_bayes.plots.shape`: architecture shape.
+* :mod:`~scaling_bayes.plots.design`: the design of next runs (candidates on the (N, D) plane).
 """
 
 from scaling_bayes.plots.backtest import plot_backtest
 from scaling_bayes.plots.calibration import plot_calibration
 from scaling_bayes.plots.checks import plot_predictive_check
 from scaling_bayes.plots.comparison import plot_comparison, plot_conventions
+from scaling_bayes.plots.design import plot_design
 from scaling_bayes.plots.fits import (
     OKABE_ITO,
     figure_makers,
@@ -41,4 +43,6 @@ __all__ = [
     # checks, calibration, comparison, backtest, shape
     "plot_predictive_check", "plot_sbc", "plot_comparison", "plot_conventions", "plot_backtest",
     "plot_calibration", "plot_shape",
+    # design of next runs
+    "plot_design",
 ]
