@@ -34,7 +34,7 @@ __all__ = ["literature_frame", "literature_table"]
 
 #: Rows per sweep at most (evenly spaced in compute): keeps the fit fast and stops the largest
 #: sweeps from dominating the shared noise scale.
-MAX_ROWS = 30
+MAX_ROWS = 20
 #: Hyperprior of the relative E (E/L0 is below 1; median 0.55).
 E_REL_PRIOR = "LogNormal(loc=-0.6, scale=0.6)"
 
@@ -72,7 +72,7 @@ def literature_frame(exclude: Iterable[str] | None = None, *, pivots: str = "dat
 def literature_table(exclude: Iterable[str] | None = None, *, law: str = "chinchilla",
                      pivots: str = "data", max_rows: int = MAX_ROWS, seed: int = 0,
                      chains: int = 4, warmup: int = 500, draws: int = 500,
-                     centered: bool = True, target_accept: float = 0.9,
+                     centered: bool = False, target_accept: float = 0.9,
                      return_fit: bool = False) -> dict[str, Any]:
     """The literature prior table leaving out the data sets ``exclude`` (a JSON-able dict; see
     :func:`scaling_bayes.model.literature.from_table`)."""

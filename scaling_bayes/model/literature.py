@@ -203,25 +203,19 @@ class LiteraturePriors(Mapping):
 
     @property
     def table(self):
-        """One row per site: the prior (relative units), its median and 90% interval, and in
-        textbook terms what it means."""
+        """One row per site: the prior (relative units) and, as ``median``, ``q5``, ``q95``,
+        the quantity it is a prior on: ``E/L0``, ``A N0^-alpha / L0`` and ``B D0^-beta / L0``
+        (fractions of the smallest-compute run's loss), ``alpha``, ``beta``."""
         import pandas as pd
 
+        meaning = {"E": "E / L0", "lnA0": "A N0^-alpha / L0", "lnB0": "B D0^-beta / L0",
+                   "alpha": "alpha", "beta": "beta"}
         rows = []
-        meaning = {"E": "E / L0", "lnA0": "log(A N0^-alpha / L0)",
-                   "lnB0": "log(B D0^-beta / L0)", "alpha": "alpha", "beta": "beta"}
         for k, p in self.priors.items():
-            if k == SIGMA.name:
-                continue
             m, s = float(p.params["loc"]), float(p.params["scale"])
-            q = np.array([m - 1.6449 * s, m, m + 1.6449 * s])
-            if p.dist == "LogNormal":
-                q = np.exp(q)
-            else:  # a log-fraction of the loss: show the fraction
-                q = np.exp(q)
-            rows.append({"site": k, "quantity": meaning.get(k, k) if p.dist == "LogNormal"
-                         else meaning.get(k, k).replace("log(", "(", 1),
-                         "prior": str(p), "median": q[1], "q5": q[0], "q95": q[2]})
+            q = np.exp([m - 1.6449 * s, m, m + 1.6449 * s])  # every site is a log-Normal
+            rows.append({"site": k, "quantity": meaning.get(k, k), "prior": str(p),
+                         "median": q[1], "q5": q[0], "q95": q[2]})
         return pd.DataFrame(rows).set_index("site")
 
     def describe(self) -> str:
