@@ -66,6 +66,11 @@ class TooFewRowsError(DataError):
     """Fewer rows than the law has free parameters."""
 
 
+#: Fewest rows a fit accepts when every prior is proper (the posterior then exists for any
+#: number of runs; one run cannot spread any input).
+MIN_ROWS_PROPER = 2
+
+
 class NoSpreadError(DataError):
     """An input the law depends on takes a single value."""
 
@@ -182,12 +187,14 @@ class ScalingData:
         raises :class:`NoSpreadError` (the law is not identifiable on such a design)."""
         for v in law.inputs:
             self.get(v)
-        if self.n < law.n_params + 1 and not allow_few:
+        if self.n < (MIN_ROWS_PROPER if allow_few else law.n_params + 1):
+            how = (f" to fit without leaning on the priors, and at least {MIN_ROWS_PROPER} even "
+                   "with proper priors" if allow_few else
+                   " here (scaling_bayes.fit accepts fewer when every prior is proper)")
             raise TooFewRowsError(
                 f"law {law.name!r} has {law.n_params} free parameters (including the noise "
                 f"scale) but the data have {self.n} row{'s' if self.n != 1 else ''}; "
-                f"at least {law.n_params + 1} are needed here (scaling_bayes.fit accepts fewer "
-                "when every prior is proper)"
+                f"at least {law.n_params + 1} are needed{how}"
             )
         for v in law.inputs:
             a = self.get(v)

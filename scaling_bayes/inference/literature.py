@@ -13,7 +13,6 @@ writes the bundled JSON that :func:`scaling_bayes.priors.literature` reads.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -112,8 +111,9 @@ def literature_table(exclude: Iterable[str] | None = None, *, law: str = "chinch
         "excluded": list(_datasets_of(exclude)), "groups": groups,
         "info": {"pivots": pivots, "max_rows": max_rows, "n_rows": int(len(frame)),
                  "population": pop, "sigma_median": float(np.median(sig)),
-                 "scales": scales, "sampler": {"seed": seed, "chains": chains,
-                                               "warmup": warmup, "draws": draws, "centered": centered},
+                 "scales": scales,
+                 "sampler": {"seed": seed, "chains": chains, "warmup": warmup, "draws": draws,
+                             "centered": centered},
                  "diagnostics": diag, "key": exclusion_key(_datasets_of(exclude))},
     }
     if return_fit:

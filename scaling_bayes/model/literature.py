@@ -43,7 +43,7 @@ import numpy as np
 from scaling_bayes.data.datasets import load_dataset
 from scaling_bayes.data.observations import ScalingData, load_data
 from scaling_bayes.laws.base import Law, get_law
-from scaling_bayes.model.priors import SIGMA, Prior, PriorError
+from scaling_bayes.model.priors import Prior, PriorError
 
 __all__ = ["SWEEPS", "LiteraturePriors", "Sweep", "data_scales", "literature", "sweep_frame"]
 

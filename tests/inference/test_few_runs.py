@@ -93,3 +93,10 @@ def test_is_proper_and_prior_sd():
     assert prior_sd(ln) == pytest.approx(np.std(draws), rel=0.02)
     assert prior_sd(Prior("HalfNormal", scale=1.0)) == pytest.approx(0.6028, abs=1e-3)
     assert prior_sd(Prior("Uniform", low=0.0, high=1.0)) == pytest.approx(12 ** -0.5, rel=0.02)
+
+
+def test_one_row_refused_even_with_proper_priors():
+    one = sb.load_data(FIVE.iloc[:1])
+    with pytest.raises(TooFewRowsError, match="1 row; at least 7 are needed.*at least 2 even "
+                                              "with proper priors"):
+        one.check_for_law(get_law("chinchilla"), allow_few=True)
