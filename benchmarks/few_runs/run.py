@@ -23,6 +23,7 @@ them into results/summary.md.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 import warnings
@@ -36,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 import scaling_bayes as sb  # noqa: E402
 from scaling_bayes.evaluation.baselines import approach3_fit  # noqa: E402
-from scaling_bayes.model.literature import SWEEPS, sweep_frame  # noqa: E402
+from scaling_bayes.model.literature import SWEEPS, from_table, sweep_frame  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results"
 QS = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -93,6 +94,10 @@ def main() -> None:
     ap.add_argument("--methods", default="default,literature,approach3")
     ap.add_argument("--designs", default="5_smallest,3x2")
     ap.add_argument("--tag", default="all", help="points file: results/points_TAG.csv")
+    ap.add_argument("--table", default=None,
+                    help="read the literature tables from this JSON (build_priors.py --out) "
+                         "instead of the bundled ones")
+    ap.add_argument("--out-name", default=None, help="points file name (default points_TAG)")
     ap.add_argument("--summarize", action="store_true",
                     help="only combine results/points_*.csv into results/summary.md")
     a = ap.parse_args()
@@ -108,7 +113,11 @@ def main() -> None:
     for s in sweeps:
         df = sweep_frame(s.name)[["N", "D", "loss"]].reset_index(drop=True)
         test = targets(df)
-        lit = sb.priors.literature(exclude=s.dataset) if "literature" in methods else None
+        lit = None
+        if "literature" in methods:
+            lit = (sb.priors.literature(exclude=s.dataset) if a.table is None else
+                   from_table(json.loads(Path(a.table).read_text())["laws"]["chinchilla"][
+                       s.dataset]))
         for kind in a.designs.split(","):
             train = design(df, kind)
             if train is None:
@@ -145,7 +154,8 @@ def main() -> None:
                 except (RuntimeError, ValueError) as e:
                     print(f"{s.name} {kind}: approach3 failed: {e}")
         if frames:
-            pd.concat(frames).to_csv(OUT / f"points_{a.tag}.csv", index=False)
+            name = a.out_name or f"points_{a.tag}"
+            pd.concat(frames).to_csv(OUT / f"{name}.csv", index=False)
     print(summarize(pd.concat(frames)))
 
 
