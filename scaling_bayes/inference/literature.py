@@ -51,8 +51,8 @@ def literature_frame(exclude: Iterable[str] | None = None, *, pivots: str = "dat
     """The pooled, rescaled rows (columns N, D, loss, sweep) and each sweep's scales.
 
     ``pivots="data"``: N and D divided by the sweep's smallest values (the bundled choice);
-    ``"absolute"``: N in units of 1e8 and D of 2e9 for every sweep (for the comparison in
-    benchmarks/few_runs)."""
+    ``"absolute"``: N in units of 1e8 and D of 2e9 for every sweep (an alternative, not
+    bundled; benchmarks/few_runs/README.md compares the spread across sweeps of both forms)."""
     left_out = set(_datasets_of(exclude))
     frames, scales = [], {}
     for s in SWEEPS:
