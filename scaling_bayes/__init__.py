@@ -55,6 +55,7 @@ _EXPORTS = {
     "calibrate": "scaling_bayes.evaluation.calibration",
     "shape_analysis": "scaling_bayes.evaluation.shape_study",
     "enable_cache": "scaling_bayes.inference.aot",
+    "prior_sensitivity": "scaling_bayes.evaluation.prior_sensitivity",
 }
 
 #: Modules reachable as attributes (``sb.allocation.compute_optimal``), imported on first use:
@@ -74,7 +75,10 @@ _SUBMODULES = {
     "datasets": "scaling_bayes.data.datasets",
     "diagnostics": "scaling_bayes.posterior.diagnostics",
     "results": "scaling_bayes.posterior.fit",
-    "priors": "scaling_bayes.model.priors",
+    "priors": (
+        "scaling_bayes.model.priors",  # Prior, default_priors, ...
+        "scaling_bayes.model.literature",  # literature, LiteraturePriors, SWEEPS (issue 20)
+    ),
     "many": "scaling_bayes.inference.many",
     "hierarchical": (
         "scaling_bayes.inference.hierarchical",  # fit_hierarchical
@@ -150,6 +154,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from scaling_bayes.evaluation.backtest import backtest
     from scaling_bayes.evaluation.comparison import compare, compare_conventions
     from scaling_bayes.evaluation.pooling import compare_pooling
+    from scaling_bayes.evaluation.prior_sensitivity import prior_sensitivity
     from scaling_bayes.evaluation.shape_study import shape_analysis
     from scaling_bayes.inference.aot import enable_cache
     from scaling_bayes.inference.fit import fit

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from scaling_bayes._core import io
+from scaling_bayes._core.errors import ScalingBayesError
 from scaling_bayes.cli.common import (
     UsageError,
     _kv,
@@ -25,12 +26,15 @@ from scaling_bayes.cli.common import (
 )
 from scaling_bayes.data.datasets import load_dataset
 from scaling_bayes.evaluation.checks import posterior_predictive
+from scaling_bayes.evaluation.prior_sensitivity import format_sensitivity, prior_sensitivity
 from scaling_bayes.inference import fit as inference_fit
 from scaling_bayes.inference.hierarchical import fit_hierarchical
 from scaling_bayes.laws import get_law
+from scaling_bayes.model.literature import literature
 from scaling_bayes.plots import fits as plot_fits
 from scaling_bayes.plots.checks import plot_predictive_check
 from scaling_bayes.plots.style import save_figure
+from scaling_bayes.posterior.contraction import is_few_runs, prior_dominated_message
 from scaling_bayes.posterior.hierarchical import POPULATION
 
 
@@ -51,22 +55,60 @@ def _cmd_fit(args) -> int:
     created = _make_out(out)  # fail before a long fit, not after it
     enable_cache()
     if args.group:
+        if getattr(args, "priors", "default") != "default":
+            raise UsageError("--priors literature is for single fits, not with --group")
         return _fit_hierarchical(data, columns, priors, args, out, where, created)
 
+    lit = None
+    if getattr(args, "priors", "default") == "literature":
+        if priors:
+            raise UsageError("--priors literature sets every prior; do not also give --prior")
+        exclude = list(args.exclude_prior or [])
+        if args.dataset is not None and args.dataset not in exclude:
+            exclude.append(args.dataset)  # a data set is never inside its own prior
+        lit = literature(args.law, exclude or None)
+        priors = lit
     try:
         with print_warnings():
             result = _run_fit(data, columns, priors, args)
+            sens = _sensitivity(result, data, columns, lit, args)
     except BaseException:
         _remove_empty(created)  # leave no empty output directories behind
         raise
     written: list[Path] = []
     try:
-        return _write_fit_outputs(result, args, out, where, written)
+        return _write_fit_outputs(result, args, out, where, written, lit=lit, sens=sens)
     except KeyboardInterrupt:
         done = ", ".join(p.name for p in written) or "nothing"
         print(f"scaling-bayes: interrupted while writing outputs; complete files: {done}",
               file=sys.stderr)
         return 130
+
+
+def _sensitivity(result, data, columns, lit, args):
+    """The prior-sensitivity table (default vs literature priors), when the fit used the
+    literature prior or has fewer runs than free parameters (``None`` otherwise, with
+    ``--no-sensitivity``, or for laws without a literature prior)."""
+    if args.no_sensitivity or not (lit is not None or is_few_runs(result)):
+        return None
+    if lit is None:
+        try:
+            lit = literature(args.law, [args.dataset] if args.dataset else None)
+        except ScalingBayesError:
+            return None  # no literature prior for this law: nothing to compare with
+        other = {"default": result, "literature": _run_fit(data, columns, lit, args)}
+    else:
+        other = {"default": _run_fit(data, columns, {}, args), "literature": result}
+    at = None
+    if args.forecast:
+        kv = dict(_kv(p.strip(), "--forecast") for p in args.forecast.split(","))
+        try:
+            at = {"N": float(kv["N"]), "D": float(kv["D"])}
+        except (KeyError, ValueError):
+            raise UsageError("--forecast: give N=NUMBER,D=NUMBER, e.g. --forecast "
+                             "N=7e9,D=1.4e11") from None
+    return prior_sensitivity(result.data, args.law, at=at, budget=args.budget, fits=other,
+                             seed=args.seed)
 
 
 def _run_fit(data, columns, priors, args):
@@ -78,7 +120,8 @@ def _run_fit(data, columns, priors, args):
         progress=not args.no_progress, warn=False)
 
 
-def _write_fit_outputs(result, args, out: Path, where: str, written: list) -> int:
+def _write_fit_outputs(result, args, out: Path, where: str, written: list, lit=None,
+                       sens=None) -> int:
     summary = result.summary()
     t = result.meta["timings"]
     print(f"law {result.law.name}: {result.law.formula}")
@@ -86,8 +129,13 @@ def _write_fit_outputs(result, args, out: Path, where: str, written: list) -> in
     print(f"NUTS: {result.n_chains} chains x {result.n_draws} draws "
           f"(+{result.config.warmup} warmup), {result.config.likelihood} likelihood, "
           f"seed {result.config.seed}; {t['total_s']:.1f} s")
+    if lit is not None:
+        print("priors: " + lit.describe())
     with pd.option_context("display.width", 120, "display.max_columns", 20):
         print(summary.to_string(float_format=lambda v: f"{v:.5g}"))
+    few = prior_dominated_message(result)
+    if few:
+        print(few)
     problems = result.check()
     if problems:
         print_diagnostics(problems)
@@ -96,6 +144,10 @@ def _write_fit_outputs(result, args, out: Path, where: str, written: list) -> in
               f"(min bulk ESS {summary['ess_bulk'].min():.0f})")
     if result.extrapolation is not None:
         print("extrapolation: " + result.extrapolation.describe())
+    if sens is not None:
+        print("prior sensitivity (posterior median [90% interval]; forecast: a new run's "
+              "loss):")
+        print(format_sensitivity(sens))
 
     written.append(result.save(out / "fit.nc"))
     written.append(io.atomic_write(out / "summary.csv", lambda tmp: summary.to_csv(tmp)))
@@ -209,6 +261,21 @@ def register(sub) -> None:
                    help="NUTS target acceptance (default 0.9; 0.99 with --group)")
     f.add_argument("--prior", action="append", default=[], metavar="NAME=DIST",
                    help="override a prior, e.g. --prior 'alpha=LogNormal(loc=-1, scale=0.3)'")
+    f.add_argument("--priors", default="default", choices=["default", "literature"],
+                   help="default: the documented weakly informative priors; literature: "
+                        "learned from the bundled published sweeps (sb.priors.literature; "
+                        "with --dataset that data set is left out)")
+    f.add_argument("--exclude-prior", action="append", default=[], metavar="DATASET",
+                   help="with --priors literature: leave this bundled data set out of the prior")
+    f.add_argument("--forecast", metavar="N=...,D=...",
+                   help="point of the prior-sensitivity forecast (default: 10x the largest N "
+                        "and D of the data)")
+    f.add_argument("--budget", type=float, default=None, metavar="FLOPS",
+                   help="budget of the prior-sensitivity N_opt (default: 100x the data's "
+                        "largest 6ND)")
+    f.add_argument("--no-sensitivity", action="store_true",
+                   help="skip the prior-sensitivity table (printed with --priors literature or "
+                        "fewer runs than parameters; it costs a second fit)")
     f.add_argument("--column", action="append", default=[], metavar="STD=COLUMN",
                    help="map a standard column to yours, e.g. --column N=non_emb_params")
     f.add_argument("--keep-excluded", action="store_true",

@@ -66,6 +66,11 @@ class TooFewRowsError(DataError):
     """Fewer rows than the law has free parameters."""
 
 
+#: Fewest rows a fit accepts when every prior is proper (the posterior then exists for any
+#: number of runs; one run cannot spread any input).
+MIN_ROWS_PROPER = 2
+
+
 class NoSpreadError(DataError):
     """An input the law depends on takes a single value."""
 
@@ -174,15 +179,22 @@ class ScalingData:
                 h.update(np.ascontiguousarray(a, dtype="<f8").tobytes())
         return h.hexdigest()
 
-    def check_for_law(self, law) -> None:
-        """Raise a :class:`DataError` unless these data can fit ``law``."""
+    def check_for_law(self, law, *, allow_few: bool = False) -> None:
+        """Raise a :class:`DataError` unless these data can fit ``law``.
+
+        ``allow_few=True`` (every prior proper, so the posterior exists for any number of runs):
+        fewer rows than free parameters are allowed; an input that takes a single value still
+        raises :class:`NoSpreadError` (the law is not identifiable on such a design)."""
         for v in law.inputs:
             self.get(v)
-        if self.n < law.n_params + 1:
+        if self.n < (MIN_ROWS_PROPER if allow_few else law.n_params + 1):
+            how = (f" to fit without leaning on the priors, and at least {MIN_ROWS_PROPER} even "
+                   "with proper priors" if allow_few else
+                   " here (scaling_bayes.fit accepts fewer when every prior is proper)")
             raise TooFewRowsError(
                 f"law {law.name!r} has {law.n_params} free parameters (including the noise "
                 f"scale) but the data have {self.n} row{'s' if self.n != 1 else ''}; "
-                f"at least {law.n_params + 1} are needed"
+                f"at least {law.n_params + 1} are needed{how}"
             )
         for v in law.inputs:
             a = self.get(v)
@@ -623,7 +635,7 @@ def _loss_warning(data: ScalingData, law) -> str | None:
 
 
 def _collinear_warning(data: ScalingData, law) -> str | None:
-    if not {"N", "D"} <= set(law.inputs) or data.N is None or data.D is None or data.n < 3:
+    if not {"N", "D"} <= set(law.inputs) or data.N is None or data.D is None or data.n < 2:
         return None
     x, y = np.log(data.N), np.log(data.D)
     sx, sy, sr = np.std(x), np.std(y), np.std(y - x)

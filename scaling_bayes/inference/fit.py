@@ -14,7 +14,8 @@ from scaling_bayes.data.observations import load_data, warn_design
 from scaling_bayes.inference.engine import run_batch
 from scaling_bayes.inference.extrapolation import calibrate_extrapolation
 from scaling_bayes.laws.base import Law, get_law
-from scaling_bayes.model.priors import resolve_priors
+from scaling_bayes.model.literature import LiteraturePriors, literature
+from scaling_bayes.model.priors import PriorError, is_proper, resolve_priors
 from scaling_bayes.model.settings import (
     ModelSettings,
     NUTSSettings,
@@ -22,6 +23,7 @@ from scaling_bayes.model.settings import (
     SettingsError,
     sampler_config,
 )
+from scaling_bayes.posterior.contraction import warn_prior_dominated
 from scaling_bayes.posterior.fit import Fit
 
 
@@ -50,7 +52,7 @@ def fit(
     likelihood: str | None = None,
     nu: float | None = None,
     extrapolation: str | None = None,
-    priors: Mapping[str, Any] | None = None,
+    priors: Mapping[str, Any] | str | None = None,
     target_accept: float | None = None,
     max_tree_depth: int | None = None,
     dense_mass: bool | None = None,
@@ -91,7 +93,14 @@ def fit(
         ``"none"``: parameter and noise uncertainty only (the v0.1 intervals).
     priors
         Overrides by sampler-parameter name, e.g. ``{"alpha": "LogNormal(loc=-1, scale=0.3)"}``;
-        see :func:`scaling_bayes.model.priors.default_priors`.
+        see :func:`scaling_bayes.model.priors.default_priors`. ``"literature"`` (or a
+        :class:`~scaling_bayes.model.literature.LiteraturePriors` from
+        ``sb.priors.literature(...)``, e.g. with ``exclude=``): priors learned from the bundled
+        published sweeps, moved to the scales of ``data``, with the pivots ``ref`` they are
+        stated at (see :mod:`scaling_bayes.model.literature`). With proper priors (always, unless
+        a custom law's default is improper) fewer runs than free parameters are allowed; the
+        fit then issues one :class:`~scaling_bayes.posterior.contraction.PriorDominatedWarning`
+        line with posterior sd / prior sd per parameter.
     target_accept, max_tree_depth, dense_mass
         NUTS settings (0.9, 10, and a dense mass matrix by default: the laws have few
         parameters).
@@ -110,9 +119,22 @@ def fit(
                             target_accept=target_accept, max_tree_depth=max_tree_depth,
                             dense_mass=dense_mass)
     data = load_data(data, columns=dict(columns) if columns else None)
-    data.check_for_law(law)
-    warn_design(data, law)  # DataWarning, once: loss not in nats/token, collinear log N/log D
+    lit = None
+    if isinstance(priors, str):
+        if priors != "literature":
+            raise PriorError(f"priors={priors!r}: give a mapping of overrides by parameter "
+                             "name, 'literature', or sb.priors.literature(...)")
+        lit = literature(law)
+    elif isinstance(priors, LiteraturePriors):
+        lit = priors
+    if lit is not None:
+        if lit.law != law.name:
+            raise PriorError(f"the literature prior is for law {lit.law!r}, not {law.name!r}")
+        priors, lit_ref = lit.for_data(data)
+        ref = lit_ref if ref is None else ref
     priors = resolve_priors(law, priors)
+    data.check_for_law(law, allow_few=all(is_proper(p) for p in priors.values()))
+    warn_design(data, law)  # DataWarning, once: loss not in nats/token, collinear log N/log D
     check_ref(law, ref)
 
     reporter = None
@@ -136,6 +158,9 @@ def fit(
         log_likelihood=ll[0, ..., : data.n], priors=priors, config=config, ref=run.refs[0],
         mode=run.modes[0], timings=timings,
         extrapolation=None if ext is None else ext.to_dict())
+    if lit is not None:
+        result.meta["prior_source"] = lit.describe()
     if warn:
         result.check(warn=True)
+        warn_prior_dominated(result)
     return result

@@ -176,3 +176,35 @@ def resolve_priors(law: Law, overrides: Mapping[str, Any] | None = None) -> dict
         _check(prior, sites[name])
         priors[name] = prior
     return priors
+
+
+#: Distributions that are not proper probability distributions (or are degenerate).
+IMPROPER = ("ImproperUniform", "Unit", "Delta")
+
+
+def is_proper(prior: Prior) -> bool:
+    """Whether ``prior`` is a proper, non-degenerate distribution (finite arguments, not
+    :data:`IMPROPER`): with proper priors on every site the posterior exists however few runs
+    there are."""
+    if prior.dist in IMPROPER:
+        return False
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+               for v in prior.params.values())
+
+
+def prior_sd(prior: Prior, n: int = 20000) -> float:
+    """Standard deviation of ``prior`` (exact for Normal, LogNormal, HalfNormal; else from
+    ``n`` draws with a fixed seed)."""
+    p = prior.params
+    if prior.dist == "Normal":
+        return float(p.get("scale", 1.0))
+    if prior.dist == "HalfNormal":
+        return float(p.get("scale", 1.0)) * math.sqrt(1.0 - 2.0 / math.pi)
+    if prior.dist == "LogNormal":
+        m, s = float(p.get("loc", 0.0)), float(p.get("scale", 1.0))
+        return math.sqrt(math.expm1(s * s)) * math.exp(m + 0.5 * s * s)
+    import jax
+    import numpy as np
+
+    draws = np.asarray(prior.to_numpyro().sample(jax.random.PRNGKey(0), (n,)), dtype=float)
+    return float(np.std(draws[np.isfinite(draws)]))
