@@ -12,24 +12,30 @@ At a constant rate ``S2 = 0`` and the law is Chinchilla's with training progress
 ``lr x steps``; annealing lowers the loss by ``C N^-gamma S2`` (the annealing benefit may
 change with model size through ``gamma``; on the OLMo ladder the peak rate also falls with N).
 
-The sampler sees ``x = log(v / ref)``: the model-size and forward-area terms are sampled as
-their logs at the pivots (``lnA0``, ``lnB0``), the annealing term as ``lnC0``, the log of the
-annealing drop at ``N = ref[N]`` and ``S2 = ref[S2]`` (:func:`scaling_bayes.fit_curves` sets
-``ref[S2]`` to the largest S2 in the data, so ``exp(lnC0)`` is about the full annealing drop
-of the ladder's middle size, in nats).
+The sampler sees ``x = log(v / ref)``. With a few model sizes, ``E``, ``A`` and ``alpha_N`` in
+the textbook form lie on a curved ridge (the sizes fix the level and the slope of the size
+term well, its curvature poorly): the sampler uses instead the level ``G0 = E + A N0^-alpha_N``
+and the slope ``D0 = alpha_N A N0^-alpha_N`` (``-dL/dlog N``) at the pivot ``N0 = ref[N]``, as
+``lnG0``, ``lnD0``, with ``alpha_N``; then ``E = G0 - D0/alpha_N``. The forward-area term is
+sampled as its log at the pivot ``S1_0`` (``lnB0``), the annealing term as ``lnC0``, the log of
+the annealing drop at ``N = ref[N]`` and ``S2 = ref[S2]`` (:func:`scaling_bayes.fit_curves`
+sets ``ref[S2]`` to the largest S2 in the data, so ``exp(lnC0)`` is about the full annealing
+drop of the ladder's middle size, in nats).
 
 Default priors (weakly informative, losses in nats/token):
-``E ~ LogNormal(0.5, 0.6)`` (median 1.65), ``lnA0, lnB0 ~ Normal(-0.5, 1.5)`` (terms 0.03-11
-nats at the pivots), ``alpha_N, alpha_S ~ LogNormal(-1.2, 0.6)`` (median 0.30, 95% 0.09-0.98),
-``lnC0 ~ Normal(-2, 1.5)`` (annealing drop median 0.14 nats, 95% 0.007-2.6),
-``gamma ~ Normal(0, 0.5)``.
+``lnG0 ~ Normal(1, 0.7)`` (G0 median 2.7, 95% 0.7-11), ``lnD0 ~ Normal(-2, 1.5)`` (a slope
+of 0.007-2.6 nats per e-fold of N), ``alpha_N, alpha_S ~ LogNormal(-1.2, 0.6)`` (median 0.30,
+95% 0.09-0.98), ``lnB0 ~ Normal(-0.5, 1.5)`` (0.03-11 nats at the pivot), ``lnC0 ~
+Normal(-2, 1.5)`` (annealing drop median 0.14 nats, 95% 0.007-2.6), ``gamma ~ Normal(0, 0.5)``.
+The implied ``E`` is not constrained to be positive (a negative ``E`` says the data do not
+pin the irreducible loss; it is reported as is).
 """
 
 from __future__ import annotations
 
 import jax.numpy as jnp
 
-from scaling_bayes.laws.base import _E_PRIOR, _EXPONENT_PRIOR, _TERM_PRIOR, LAWS, Law, Param, Pivot
+from scaling_bayes.laws.base import _EXPONENT_PRIOR, _TERM_PRIOR, LAWS, Law, Param, Pivot
 
 __all__ = ["LR_ANNEALING"]
 
@@ -48,17 +54,25 @@ def _ann_log_loss(theta, inputs):
     return _log_pos(L)
 
 
+def _size_term(phi, x):
+    """``E`` and the model-size term ``A (N/N0)^-alpha_N`` from the sampler sites: the level
+    ``G0 = E + A N0^-alpha_N`` and the slope ``D0 = alpha_N A N0^-alpha_N`` at the pivot."""
+    a0 = jnp.exp(phi["lnD0"]) / phi["alpha_N"]
+    return jnp.exp(phi["lnG0"]) - a0, a0 * jnp.exp(-phi["alpha_N"] * x)
+
+
 def _ann_sampler_log_loss(phi, x):
-    L = (phi["E"] + jnp.exp(phi["lnA0"] - phi["alpha_N"] * x["N"])
-         + jnp.exp(phi["lnB0"] - phi["alpha_S"] * x["S1"])
+    E, size = _size_term(phi, x["N"])
+    L = (E + size + jnp.exp(phi["lnB0"] - phi["alpha_S"] * x["S1"])
          - jnp.exp(phi["lnC0"] - phi["gamma"] * x["N"] + x["S2"]))
     return _log_pos(L)
 
 
 def _ann_to_textbook(phi, ref):
+    a0 = jnp.exp(phi["lnD0"]) / phi["alpha_N"]
     return {
-        "E": phi["E"],
-        "A": jnp.exp(phi["lnA0"]) * ref["N"] ** phi["alpha_N"],
+        "E": jnp.exp(phi["lnG0"]) - a0,
+        "A": a0 * ref["N"] ** phi["alpha_N"],
         "alpha_N": phi["alpha_N"],
         "B": jnp.exp(phi["lnB0"]) * ref["S1"] ** phi["alpha_S"],
         "alpha_S": phi["alpha_S"],
@@ -85,8 +99,10 @@ LR_ANNEALING = LAWS.register(
             Param("gamma", "change of the annealing benefit with model size"),
         ),
         sites=(
-            Param("E", "irreducible loss", _E_PRIOR, "positive"),
-            Param("lnA0", "log of the model-size term at the pivot N0", _TERM_PRIOR),
+            Param("lnG0", "log of E + A N0^-alpha_N (the loss of size N0 at infinite S1)",
+                  ("Normal", {"loc": 1.0, "scale": 0.7})),
+            Param("lnD0", "log of the slope -dL/dlog N = alpha_N A N0^-alpha_N at N0",
+                  ("Normal", {"loc": -2.0, "scale": 1.5})),
             Param("alpha_N", "model-size exponent", _EXPONENT_PRIOR, "positive"),
             Param("lnB0", "log of the training-progress term at the pivot S1_0", _TERM_PRIOR),
             Param("alpha_S", "training-progress exponent", _EXPONENT_PRIOR, "positive"),
@@ -98,7 +114,7 @@ LR_ANNEALING = LAWS.register(
         log_loss=_ann_log_loss,
         sampler_log_loss=_ann_sampler_log_loss,
         to_textbook=_ann_to_textbook,
-        pivots=(Pivot("lnA0", "alpha_N", "N"), Pivot("lnB0", "alpha_S", "S1")),
+        pivots=(Pivot("lnB0", "alpha_S", "S1"),),
         initial_ref={"N": "geomean", "S1": "geomean", "S2": 1.0},
     )
 )
