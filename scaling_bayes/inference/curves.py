@@ -44,7 +44,13 @@ from scaling_bayes.model.settings import (
 from scaling_bayes.posterior.base import provenance
 from scaling_bayes.posterior.curves import CurveFit
 
-__all__ = ["CURVE_LAWS", "fit_curves"]
+__all__ = ["CURVE_DEFAULTS", "CURVE_LAWS", "fit_curves"]
+
+#: NUTS defaults of :func:`fit_curves`: 8 starts of the mode search (not 32). Its damped-Newton
+#: runs cost rows x starts: with 32 starts the search took 18-22 s of a 51 s fit of the OLMo
+#: curves (1,444 rows; load 12 on 2 cores); the curve posteriors met so far have one mode
+#: (benchmarks/curves: R-hat 1.000 on every OLMo fit).
+CURVE_DEFAULTS = NUTSSettings(n_starts=8)
 
 #: Laws :func:`fit_curves` can fit: their inputs are N and the schedule features.
 CURVE_LAWS = ("lr_annealing",)
@@ -156,7 +162,8 @@ def fit_curves(
         :mod:`scaling_bayes.model.curves`) or ``"iid"`` (independent residuals: the naive
         model whose intervals shrink with the number of checkpoints).
     seed, chains, warmup, draws, target_accept, max_tree_depth, sampler
-        NUTS settings as in :func:`scaling_bayes.fit` (4 chains, 1000 warmup, 1000 draws).
+        NUTS settings as in :func:`scaling_bayes.fit` (4 chains, 1000 warmup, 1000 draws;
+        8 starts of the mode search, :data:`CURVE_DEFAULTS`).
     priors
         Overrides by name: the law's sampler sites, ``sigma``, ``tau``, ``ell``.
     lam, warmup_factor, min_fraction, thin
@@ -172,7 +179,8 @@ def fit_curves(
             f"S1 and S2 (the schedule features): {', '.join(CURVE_LAWS)}")
     if noise not in CURVE_NOISE:
         raise SettingsError(f"noise must be one of {', '.join(CURVE_NOISE)}, got {noise!r}")
-    config = sampler_config(sampler, ModelSettings(likelihood="normal"), seed=seed,
+    config = sampler_config(sampler, ModelSettings(likelihood="normal"),
+                            defaults=CURVE_DEFAULTS, seed=seed,
                             chains=chains, warmup=warmup, draws=draws,
                             target_accept=target_accept, max_tree_depth=max_tree_depth)
     cols = {"loss": "loss", "step": "step", "lr": "lr", "N": "N", "D": "D",
