@@ -32,6 +32,7 @@ import numpy as np
 import numpyro
 import pandas as pd
 
+from scaling_bayes._core.env import enable_x64_on_cpu
 from scaling_bayes.data.schedules import schedule_features
 from scaling_bayes.laws.base import Law, get_law
 from scaling_bayes.model.priors import Prior, resolve_priors
@@ -115,6 +116,7 @@ def simulate_curves(theta, runs, *, law: Law | str = "lr_annealing", every: int 
     log-step (sd ``sigma``, length ``ell``). Returns a DataFrame with ``run, N, step, lr, loss,
     mu`` (``mu`` the noise-free loss) ready for :func:`scaling_bayes.fit_curves`.
     """
+    enable_x64_on_cpu()  # the same simulated data whether or not a fit switched x64 on
     law = get_law(law)
     rng = np.random.default_rng(seed)
     frames = []
