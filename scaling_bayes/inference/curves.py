@@ -4,7 +4,7 @@
 (:func:`scaling_bayes.data.curves.load_curves`: run id, N, step, lr, loss; the schedule
 features S1, S2 computed per run; warmup checkpoints dropped by the documented rule), and
 samples the law with the correlated curve likelihood of :mod:`scaling_bayes.model.curves`
-(run random effect + AR(1) residuals in log-step) by NUTS on the engine of
+(AR(1) residuals in log-step) by NUTS on the engine of
 :func:`scaling_bayes.fit` (mode search from prior draws, Laplace-whitened NUTS, chunked
 sampling, one compiled program per padded size, reused across fits and stored on disk).
 """
@@ -158,9 +158,9 @@ def fit_curves(
     run
         The run-id column.
     noise
-        ``"ar1"`` (default: run random effect + AR(1) residuals in log-step,
-        :mod:`scaling_bayes.model.curves`) or ``"iid"`` (independent residuals: the naive
-        model whose intervals shrink with the number of checkpoints).
+        ``"ar1"`` (default: AR(1) residuals in log-step, :mod:`scaling_bayes.model.curves`),
+        ``"ar1_run"`` (plus a run random effect) or ``"iid"`` (independent residuals: the
+        naive model whose intervals shrink with the number of checkpoints).
     seed, chains, warmup, draws, target_accept, max_tree_depth, sampler
         NUTS settings as in :func:`scaling_bayes.fit` (4 chains, 1000 warmup, 1000 draws;
         8 starts of the mode search, :data:`CURVE_DEFAULTS`).

@@ -1,6 +1,6 @@
 """The posterior of a training-curve fit (:func:`scaling_bayes.fit_curves`): the law's draws,
-the noise model's (``sigma``, and for ``noise="ar1"`` ``tau``, ``ell`` and the per-run
-offsets ``run_effect``), the curve data it was fitted to, and the law on draws at any schedule.
+the noise model's (``sigma``; ``ell`` for the AR(1) models; for ``noise="ar1_run"`` ``tau``
+and the per-run offsets ``run_effect``), the curve data it was fitted to, and the law on draws at any schedule.
 Saved as kind ``"curves"`` (one netCDF file, the checkpoint table in ``constant_data``).
 """
 
@@ -41,10 +41,11 @@ class CurveFit(Posterior):
     law, data, noise
         The schedule-aware law, the :class:`~scaling_bayes.data.curves.CurveData` (every
         checkpoint with its schedule features; ``keep`` marks the likelihood's rows) and the
-        noise model (``"ar1"`` or ``"iid"``).
+        noise model (``"ar1"``, ``"ar1_run"`` or ``"iid"``).
     posterior
-        Draws ``(chain, draw)`` of the law's sampler and textbook parameters, ``sigma``, and for
-        ``"ar1"`` ``tau``, ``ell``, ``z`` and ``run_effect = tau * z`` ``(chain, draw, run)``
+        Draws ``(chain, draw)`` of the law's sampler and textbook parameters, ``sigma``, ``ell``
+        (AR(1)), and for ``"ar1_run"`` ``tau``, ``z`` and ``run_effect = tau * z``
+        ``(chain, draw, run)``
         (runs in the order of :attr:`run_names`).
     sample_stats, priors, config, ref, meta
         NUTS statistics, priors, settings, the pivots ``ref`` (N, S1, S2) and provenance.

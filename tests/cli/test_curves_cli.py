@@ -19,7 +19,7 @@ def run(args, capsys):
 
 
 def _csv(tmp_path):
-    # the shapes of tests/inference/test_curves.py's ladder (compiled programs shared)
+    # the shapes of tests/inference/test_fit_curves.py's ladder (compiled programs shared)
     runs = {}
     for N in (1e8, 2e8, 4e8, 8e8):
         for T in (3000, 9000):

@@ -1,6 +1,6 @@
 """The learning-rate annealing law (``lr_annealing``, Tissue et al. 2024 + a model-size term):
 formula, the sampler's level/slope parametrization, SBC (issue 17). Recovery on simulated
-curves with the curve likelihood: tests/inference/test_curves.py."""
+curves with the curve likelihood: tests/inference/test_fit_curves.py."""
 
 import jax
 import numpy as np

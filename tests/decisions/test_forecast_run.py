@@ -13,7 +13,7 @@ TRUTH = {"E": 2.0, "A": 400.0, "alpha_N": 0.3, "B": 2.2, "alpha_S": 0.5, "C": 0.
 
 
 def ladder(sizes=(1e8, 2e8, 4e8, 8e8), lengths=(3000, 9000), every=150, seed=0):
-    """The simulated ladder of tests/inference/test_curves.py (same shapes: the compiled
+    """The simulated ladder of tests/inference/test_fit_curves.py (same shapes: the compiled
     programs are shared)."""
     runs = {}
     for N in sizes:

@@ -93,3 +93,17 @@ def test_every_checkpoint_vs_every_tenth():
     iid = w["iid", 10] / w["iid", 1]
     assert 0.8 < ar1 < 1.35, w
     assert iid > 2.0, w
+
+
+@pytest.mark.slow
+def test_run_effect_model_fits_forecasts_and_saves(tmp_path):
+    df = ladder(seed=5, tau=0.003)
+    fit = sb.fit_curves(df, noise="ar1_run", seed=0, chains=2, warmup=250, draws=200, warn=False)
+    assert fit.posterior["run_effect"].shape == (2, 200, 12)
+    assert {"tau", "ell", "sigma"} <= set(fit.summary().index)
+    assert "run_effect[1e+08-3000]" in fit.summary("all").index
+    new = sb.forecast_run(fit, N=1.6e9, lr=cosine(9000, 1e-3, warmup=150)).final
+    old = sb.forecast_run(fit, run="1e+08-3000").final
+    assert new["pred_lo"] < new["loss"] < new["pred_hi"] and old["pred_lo"] < old["pred_hi"]
+    back = sb.load_fit(fit.save(tmp_path / "run.nc"))
+    np.testing.assert_array_equal(back.posterior["run_effect"], fit.posterior["run_effect"])
