@@ -9,7 +9,8 @@ figures; they never sample or fit.
 * :mod:`~scaling_bayes.plots.comparison`: law comparison and counting conventions;
 * :mod:`~scaling_bayes.plots.backtest`: held-out backtests;
 * :mod:`~scaling_bayes.plots.calibration`: the calibration benchmark (coverage, PIT);
-* :mod:`~scaling_bayes.plots.shape`: architecture shape.
+* :mod:`~scaling_bayes.plots.shape`: architecture shape;
+* :mod:`~scaling_bayes.plots.curves`: training-curve forecasts (:func:`plot_forecast_run`).
 """
 
 from scaling_bayes.plots.backtest import plot_backtest
@@ -31,6 +32,7 @@ from scaling_bayes.plots.fits import (
 )
 from scaling_bayes.plots.sbc import plot_sbc
 from scaling_bayes.plots.shape import plot_shape
+from scaling_bayes.plots.curves import plot_forecast_run
 
 __all__ = [
     # style
@@ -41,4 +43,6 @@ __all__ = [
     # checks, calibration, comparison, backtest, shape
     "plot_predictive_check", "plot_sbc", "plot_comparison", "plot_conventions", "plot_backtest",
     "plot_calibration", "plot_shape",
+    # training curves
+    "plot_forecast_run",
 ]
