@@ -197,6 +197,14 @@ def forecast_run(fit: CurveFit, N: float | None = None, tokens=None, lr=None, *,
         raise ForecastError("lr: give the learning rate at every step of the planned run, e.g. "
                             "scaling_bayes.schedules.cosine(steps, peak, warmup=...)")
     schedules = dict(lr) if isinstance(lr, Mapping) else {"": lr}
+    if run is not None:
+        logged = int(fit.data.runs.loc[run, "last_step"])
+        short = [k for k, a in schedules.items() if np.size(a) < logged]
+        if short:
+            raise ForecastError(
+                f"lr{'[' + repr(short[0]) + ']' if short[0] else ''} has {np.size(schedules[short[0]])} "
+                f"steps, fewer than the {logged} run {run!r} has logged: give its whole planned "
+                "schedule")
     out = {}
     for name, a in schedules.items():
         a = np.asarray(a, dtype=float)

@@ -135,6 +135,7 @@ def fit_curves(
     sampler: NUTSSettings | SamplerConfig | None = None,
     priors: Mapping[str, Any] | None = None,
     lam: float = DEFAULT_MOMENTUM,
+    assume_warmup: bool = True,
     warmup_factor: float = 2.0,
     min_fraction: float = 0.0,
     thin: int = 1,
@@ -166,7 +167,7 @@ def fit_curves(
         8 starts of the mode search, :data:`CURVE_DEFAULTS`).
     priors
         Overrides by name: the law's sampler sites, ``sigma``, ``tau``, ``ell``.
-    lam, warmup_factor, min_fraction, thin
+    lam, assume_warmup, warmup_factor, min_fraction, thin
         Schedule features and the checkpoint rule (:func:`~scaling_bayes.data.curves.load_curves`).
     columns
         Renames ``{standard: yours}`` for ``loss``, ``step``, ``lr``, ``N``, ``D``.
@@ -186,7 +187,8 @@ def fit_curves(
     cols = {"loss": "loss", "step": "step", "lr": "lr", "N": "N", "D": "D",
             **dict(columns or {})}
     curves = load_curves(data, run=run, loss=cols["loss"], step=cols["step"], lr=cols["lr"],
-                         N=cols["N"], tokens=cols["D"], lam=lam, warmup_factor=warmup_factor,
+                         N=cols["N"], tokens=cols["D"], lam=lam, assume_warmup=assume_warmup,
+                         warmup_factor=warmup_factor,
                          min_fraction=min_fraction, thin=thin)
     if curves.n < law.n_params + 3:
         raise DataError(f"only {curves.n} checkpoints pass the warmup rule; the law and the "

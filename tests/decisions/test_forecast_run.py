@@ -103,6 +103,7 @@ def test_cooldown_versus_cosine(fit_and_data):
     ({"lr": cosine(100, 1e-3)}, "N \\(model size"),
     ({"N": 1e9, "lr": [1e-3]}, "1-D array"),
     ({"run": "nope"}, "run 'nope' is not in the fit"),
+    ({"run": RUN, "lr": cosine(1000, 1e-3)}, "fewer than the 4500 run"),
     ({"N": 1e9, "lr": cosine(100, 1e-3), "level": 1.5}, "level"),
 ])
 def test_forecast_errors(fit_and_data, kwargs, word):
