@@ -54,17 +54,26 @@ def _ann_log_loss(theta, inputs):
     return _log_pos(L)
 
 
-def _size_term(phi, x):
-    """``E`` and the model-size term ``A (N/N0)^-alpha_N`` from the sampler sites: the level
-    ``G0 = E + A N0^-alpha_N`` and the slope ``D0 = alpha_N A N0^-alpha_N`` at the pivot."""
-    a0 = jnp.exp(phi["lnD0"]) / phi["alpha_N"]
-    return jnp.exp(phi["lnG0"]) - a0, a0 * jnp.exp(-phi["alpha_N"] * x)
+_EXP_MAX = 700.0  # exponents clipped here: no overflow to inf (and inf - inf) far from the data
+
+
+def _exp(v):
+    return jnp.exp(jnp.minimum(v, _EXP_MAX))
 
 
 def _ann_sampler_log_loss(phi, x):
-    E, size = _size_term(phi, x["N"])
-    L = (E + size + jnp.exp(phi["lnB0"] - phi["alpha_S"] * x["S1"])
-         - jnp.exp(phi["lnC0"] - phi["gamma"] * x["N"] + x["S2"]))
+    # E + A (N/N0)^-alpha_N = G0 + a0 (exp(-alpha_N x) - 1), a0 = D0 / alpha_N: the level G0 and
+    # the slope D0 at the pivot (module docstring)
+    log_a0 = phi["lnD0"] - jnp.log(phi["alpha_N"])
+    a0 = _exp(log_a0)
+    z = -phi["alpha_N"] * x["N"]
+    # a0 * expm1(z): expm1 where z is small (accurate for small alpha_N), exp(log a0 + z) - a0
+    # where it is large (no overflow of a0 * e^z); both branches finite, so is the gradient
+    size = jnp.where(z > 1.0, _exp(log_a0 + jnp.maximum(z, 1.0)) - a0,
+                     a0 * jnp.expm1(jnp.minimum(z, 1.0)))
+    L = (_exp(phi["lnG0"]) + size
+         + _exp(phi["lnB0"] - phi["alpha_S"] * x["S1"])
+         - _exp(phi["lnC0"] - phi["gamma"] * x["N"] + x["S2"]))
     return _log_pos(L)
 
 
