@@ -56,6 +56,10 @@ _EXPORTS = {
     "shape_analysis": "scaling_bayes.evaluation.shape_study",
     "enable_cache": "scaling_bayes.inference.aot",
     "prior_sensitivity": "scaling_bayes.evaluation.prior_sensitivity",
+    "fit_curves": "scaling_bayes.inference.curves",
+    "forecast_run": "scaling_bayes.decisions.curves",
+    "CurveFit": "scaling_bayes.posterior.curves",
+    "load_curves": "scaling_bayes.data.curves",
 }
 
 #: Modules reachable as attributes (``sb.allocation.compute_optimal``), imported on first use:
@@ -89,6 +93,7 @@ _SUBMODULES = {
     "laws": "scaling_bayes.laws",
     "plots": "scaling_bayes.plots",
     "design": "scaling_bayes.decisions.design",
+    "schedules": "scaling_bayes.data.schedules",
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -173,3 +178,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from scaling_bayes.posterior.formats import load_fit
     from scaling_bayes.posterior.hierarchical import HierarchicalFit, load_hierarchical
     from scaling_bayes.posterior.many import ManyFits
+    from scaling_bayes.data.curves import load_curves
+    from scaling_bayes.decisions.curves import forecast_run
+    from scaling_bayes.inference.curves import fit_curves
+    from scaling_bayes.posterior.curves import CurveFit

@@ -22,6 +22,7 @@ def test_the_four_notebooks_exist():
         "02_chinchilla_replication.ipynb",
         "03_kaplan_vs_chinchilla.ipynb",
         "04_planning_a_run.ipynb",
+        "05_training_curves.ipynb",
         "07_design.ipynb",
     ]
 

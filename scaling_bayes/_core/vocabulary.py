@@ -67,6 +67,8 @@ COVARIATES: dict[str, tuple[str, tuple[str, ...]]] = {
     "U": ("unique training tokens",
           ("u", "unique_tokens", "u_d", "u_unique_tokens", "n_unique_tokens", "unique")),
     "S": ("optimizer steps", ("s", "step", "steps", "optimizer_step", "train_step", "iteration")),
+    "S1": ("forward learning-rate area (sum of the rate over steps)", ("s1", "lr_area")),
+    "S2": ("annealing area of the learning rate (with momentum)", ("s2", "annealing_area")),
 }
 
 #: The names a law may take as inputs: N, D, C and the covariates.

@@ -41,6 +41,7 @@ from scaling_bayes.laws.learning_curve import (
     KAPLAN_LEARNING_CURVE,
     kaplan_min_conversions,
 )
+from scaling_bayes.laws.schedule import LR_ANNEALING
 
 LAWS._mark_builtins()
 
@@ -54,4 +55,5 @@ __all__ = [
     "MOE_POWER",
     "DATA_CONSTRAINED", "MUENNIGHOFF_2023", "OVERTRAINING", "KAPLAN_LEARNING_CURVE",
     "KAPLAN_2020_LEARNING_CURVE", "KAPLAN_B_STAR", "KAPLAN_ALPHA_B", "kaplan_min_conversions",
+    "LR_ANNEALING",
 ]

@@ -9,7 +9,8 @@ figures; they never sample or fit.
 * :mod:`~scaling_bayes.plots.comparison`: law comparison and counting conventions;
 * :mod:`~scaling_bayes.plots.backtest`: held-out backtests;
 * :mod:`~scaling_bayes.plots.calibration`: the calibration benchmark (coverage, PIT);
-* :mod:`~scaling_bayes.plots.shape`: architecture shape.
+* :mod:`~scaling_bayes.plots.shape`: architecture shape;
+* :mod:`~scaling_bayes.plots.curves`: training-curve forecasts (:func:`plot_forecast_run`);
 * :mod:`~scaling_bayes.plots.design`: the design of next runs (candidates on the (N, D) plane).
 """
 
@@ -33,6 +34,7 @@ from scaling_bayes.plots.fits import (
 )
 from scaling_bayes.plots.sbc import plot_sbc
 from scaling_bayes.plots.shape import plot_shape
+from scaling_bayes.plots.curves import plot_forecast_run
 
 __all__ = [
     # style
@@ -45,4 +47,6 @@ __all__ = [
     "plot_calibration", "plot_shape",
     # design of next runs
     "plot_design",
+    # training curves
+    "plot_forecast_run",
 ]

@@ -23,7 +23,7 @@ BUILTIN_ORDER = (
     "chinchilla", "kaplan", "power_N", "power_N_E", "power_D", "power_D_E", "power_C",
     "power_C_E", "chinchilla_shape", "kaplan_shape", "bnsl1", "bnsl2", "transfer",
     "downstream_error", "routed_moe", "moe_power", "data_constrained", "overtraining",
-    "kaplan_learning_curve",
+    "kaplan_learning_curve", "lr_annealing",
 )
 
 

@@ -40,7 +40,10 @@ TRUTH = {**TRUTH, "chinchilla_shape": {**TRUTH["chinchilla"], **SHAPE},
                               "beta": 0.3527, "R_D_star": 15.4, "R_N_star": 5.3},
          "overtraining": {"E": 1.69, "a": 60.0, "b": 60.0, "eta": 0.15},
          "kaplan_learning_curve": {"N_c": 6.5e13, "alpha_N": 0.077, "S_c": 2.1e3,
-                                   "alpha_S": 0.76}}
+                                   "alpha_S": 0.76},
+         # lr_annealing (issue 17): near its OLMo-ladder posterior
+         "lr_annealing": {"E": 1.3, "A": 58.0, "alpha_N": 0.17, "B": 0.7, "alpha_S": 0.5,
+                          "C": 0.04, "gamma": -0.1}}
 TRUTH = {**TRUTH, **EXAMPLE_TRUTH}  # bnsl1/2, transfer, downstream_error, routed_moe
 N_ROWS = 64  # a bucket size: n_pad == N_ROWS
 N_POINTS = 512
@@ -66,8 +69,12 @@ def sweep(n: int = N_ROWS, seed: int = 0) -> pd.DataFrame:
     L_train[:2] = [20.0, 0.05]
     experts = 10 ** rng.uniform(0, 4, n)
     experts[:4] = [1.0, 1e4, 1.0, 1e4]
+    # schedule areas of the lr_annealing law: S1 = sum of lr (1e-3 to 1e3 lr x steps), S2 its
+    # annealing area (1e-4 to 2: a full cosine to 10% at lr 1e-3 with momentum 0.999 is ~0.9)
+    S1 = 10 ** rng.uniform(-3, 3, n)
+    S2 = 10 ** rng.uniform(-4, np.log10(2.0), n)
     return pd.DataFrame({"N": N, "D": D, "loss": loss, "aspect": aspect, "U": U, "S": S,
-                         "L_train": L_train, "experts": experts})
+                         "L_train": L_train, "experts": experts, "S1": S1, "S2": S2})
 
 
 def _single_args(law, data, ref, n_pad):
