@@ -55,6 +55,9 @@ _EXPORTS = {
     "calibrate": "scaling_bayes.evaluation.calibration",
     "shape_analysis": "scaling_bayes.evaluation.shape_study",
     "enable_cache": "scaling_bayes.inference.aot",
+    "fit_downstream": "scaling_bayes.inference.downstream",
+    "DownstreamFit": "scaling_bayes.posterior.downstream",
+    "load_downstream": "scaling_bayes.posterior.downstream",
 }
 
 #: Modules reachable as attributes (``sb.allocation.compute_optimal``), imported on first use:

@@ -24,10 +24,12 @@ import sys
 from scaling_bayes._core.errors import ScalingBayesError
 from scaling_bayes._core.version import __version__
 from scaling_bayes.cli import calibrate, catalog, compare, fit, plan, report, sbc, shape
+from scaling_bayes.cli import downstream
 from scaling_bayes.cli.common import EXIT_USAGE, UsageError
 
 #: Command groups in the order ``scaling-bayes --help`` lists their subcommands.
 COMMANDS = (fit, sbc, report, catalog, plan, compare, calibrate, shape)
+COMMANDS += (downstream,)
 
 
 class _Parser(argparse.ArgumentParser):
