@@ -22,6 +22,7 @@ def test_the_four_notebooks_exist():
         "02_chinchilla_replication.ipynb",
         "03_kaplan_vs_chinchilla.ipynb",
         "04_planning_a_run.ipynb",
+        "06_downstream.ipynb",
     ]
 
 

@@ -23,7 +23,7 @@ from scaling_bayes.data.downstream import (
 from scaling_bayes.model.downstream import MODES, downstream_model
 from scaling_bayes.posterior.downstream import DownstreamFit
 
-__all__ = ["DEFAULT_MODE", "fit_downstream"]
+__all__ = ["DEFAULT_MODE", "fit_downstream", "sample_downstream"]
 
 #: The default mode: chosen by the 1B backtest of benchmarks/downstream (see its README).
 DEFAULT_MODE = "chained"
@@ -124,30 +124,44 @@ def fit_downstream(
         ceiling = float(ceiling)
     noise = seed_noise(d) if noise_floor else {"loss": 0.0, "metric": 0.0, "pairs": 0}
 
-    enable_x64_on_cpu()
-    import jax
-    import jax.numpy as jnp
-
     N0, D0 = float(np.exp(np.mean(np.log(d.N)))), float(np.exp(np.mean(np.log(d.D))))
-    log_ref = float(np.log(np.median(d.loss)))
-    mcmc = _mcmc(mode, ceiling is not None, chains, warmup, draws, float(target_accept))
-    args = dict(
-        xN=jnp.asarray(np.log(d.N / N0)), xD=jnp.asarray(np.log(d.D / D0)),
-        log_loss=None if mode == "direct" else jnp.asarray(np.log(d.loss)),
-        metric=jnp.asarray(d.metric), floor=jnp.asarray(floor), log_ref=jnp.asarray(log_ref),
-        seed_loss=jnp.asarray(noise["loss"]), seed_metric=jnp.asarray(noise["metric"]),
-        log_min=jnp.asarray(float(np.log(d.loss.min()))),
-        ceiling=None if ceiling is None else jnp.asarray(ceiling))
+    ref = {"N0": N0, "D0": D0, "log_ref": float(np.log(np.median(d.loss))),
+           "log_min": float(np.log(d.loss.min()))}
     t1 = time.perf_counter()
-    mcmc.run(jax.random.PRNGKey(seed), **args, extra_fields=("diverging",))
-    post = {k: np.asarray(v, dtype=float)
-            for k, v in mcmc.get_samples(group_by_chain=True).items()}
-    stats = {"diverging": np.asarray(mcmc.get_extra_fields(group_by_chain=True)["diverging"])}
+    post, stats = sample_downstream(d, mode=mode, floor=floor, ceiling=ceiling, noise=noise,
+                                    ref=ref, chains=chains, warmup=warmup, draws=draws,
+                                    seed=seed, target_accept=float(target_accept))
     t2 = time.perf_counter()
     return DownstreamFit(
         mode=mode, data=d, floor=floor, ceiling=ceiling,
-        ref={"N0": N0, "D0": D0, "log_ref": log_ref}, noise_floor=noise,
+        ref=ref, noise_floor=noise,
         posterior=post, sample_stats=stats,
         config={"chains": chains, "warmup": warmup, "draws": draws, "seed": seed,
                 "target_accept": float(target_accept)},
         meta={"timings": {"prepare_s": t1 - t0, "sample_s": t2 - t1, "total_s": t2 - t0}})
+
+
+def sample_downstream(d, *, mode: str, floor: float, ceiling: float | None, noise: dict,
+                      ref: dict, chains: int, warmup: int, draws: int, seed: int,
+                      target_accept: float):
+    """NUTS on the downstream model for validated runs ``d`` with the pivots ``ref`` (``N0``,
+    ``D0``, ``log_ref``, ``log_min``) given, not taken from the data (simulation-based
+    calibration fixes them so that every simulated data set has the same prior). Returns
+    ``(posterior, sample_stats)``: ``{name: (chain, draw)}`` arrays."""
+    enable_x64_on_cpu()
+    import jax
+    import jax.numpy as jnp
+
+    mcmc = _mcmc(mode, ceiling is not None, chains, warmup, draws, float(target_accept))
+    args = dict(
+        xN=jnp.asarray(np.log(d.N / ref["N0"])), xD=jnp.asarray(np.log(d.D / ref["D0"])),
+        log_loss=None if mode == "direct" else jnp.asarray(np.log(d.loss)),
+        metric=jnp.asarray(d.metric), floor=jnp.asarray(floor),
+        log_ref=jnp.asarray(ref["log_ref"]), seed_loss=jnp.asarray(noise["loss"]),
+        seed_metric=jnp.asarray(noise["metric"]), log_min=jnp.asarray(ref["log_min"]),
+        ceiling=None if ceiling is None else jnp.asarray(ceiling))
+    mcmc.run(jax.random.PRNGKey(seed), **args, extra_fields=("diverging",))
+    post = {k: np.asarray(v, dtype=float)
+            for k, v in mcmc.get_samples(group_by_chain=True).items()}
+    stats = {"diverging": np.asarray(mcmc.get_extra_fields(group_by_chain=True)["diverging"])}
+    return post, stats

@@ -41,6 +41,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 from jax.nn import sigmoid
 
+from scaling_bayes._core.env import enable_x64_on_cpu
 from scaling_bayes.laws.base import get_law
 
 __all__ = ["MODES", "STEP1_SITES", "direct_mean", "downstream_model", "metric_mean",
@@ -101,7 +102,8 @@ def downstream_model(xN, xD, log_loss=None, metric=None, *, mode: str, floor, lo
 
     ``xN, xD``: ``log(N/N0)``, ``log(D/D0)``, shape ``(n,)``; ``log_loss``: observed log task
     loss (``None`` to simulate; in ``chained`` mode step 2 then reads the simulated one);
-    ``metric``: observed metric or ``None``. ``floor``, ``log_ref``, ``seed_loss``, ``seed_metric``: scalars (data, not
+    ``metric``: observed metric or ``None``. ``floor``, ``log_ref``, ``seed_loss``,
+    ``seed_metric``, ``log_min`` (log of the smallest observed task loss): scalars (data, not
     parameters); ``ceiling``: ``None`` (learned) or a fixed scalar.
     """
     import numpyro
@@ -147,6 +149,7 @@ def simulate_downstream(N, D, params=None, *, mode: str = "chained", floor: floa
     import numpy as np
     import numpyro
 
+    enable_x64_on_cpu()
     x = dict(xN=jnp.log(jnp.asarray(N, dtype=float) / N0),
              xD=jnp.log(jnp.asarray(D, dtype=float) / D0))
     model = numpyro.handlers.condition(downstream_model, data=dict(params or {}))
