@@ -23,7 +23,7 @@ def to_markdown(df: pd.DataFrame) -> str:
     """A DataFrame as a Markdown table (3 significant digits), without tabulate."""
     def fmt(v):
         if isinstance(v, (float, np.floating)):
-            return f"{v:.3g}"
+            return "–" if np.isnan(v) else f"{v:.3g}"
         return str(v)
     cols = [df.index.name or ""] + [str(c) for c in df.columns]
     rows = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
@@ -44,7 +44,8 @@ def main(pred="predictions.csv", fits="fits.csv"):
     p["width"] = 100 * (p.acc_q95 - p.acc_q5)
     p["iscore"] = 100 * interval_score(p.acc, p.acc_q5, p.acc_q95)
     if "bpb_q5" in p:
-        p["bpb_inside"] = (p.bpb_q5 <= p.bpb) & (p.bpb <= p.bpb_q95)
+        p["bpb_inside"] = ((p.bpb_q5 <= p.bpb) & (p.bpb <= p.bpb_q95)).astype(float).where(
+            p.bpb_q5.notna())  # NaN for the direct mode, which has no task-loss forecast
     g = p.groupby(["mode", "task"], sort=False)
     t = pd.DataFrame({
         "median abs err (pts)": g.abs_err.median(), "90% coverage": g.inside.mean(),
