@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 import scaling_bayes as sb
-from scaling_bayes.data.downstream import CHANCE
+from scaling_bayes.data.downstream import CHANCE, downstream_table
 
 HERE = Path(__file__).resolve().parent
 TASKS = list(CHANCE)
@@ -42,8 +42,6 @@ def main(argv=None):
     final = sb.load_dataset("olmo_ladder")
     train = src[src["size"] != "1B"]
     test = final[(final["size"] == "1B") & (~final["rerun"])]
-    if ck != "final":  # the 1B targets averaged the same way
-        from scaling_bayes.data.downstream import downstream_table
     out = Path(a.out)
     pred_path, fit_path = out / "predictions.csv", out / "fits.csv"
     preds, fits = [], []

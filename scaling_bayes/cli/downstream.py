@@ -29,6 +29,7 @@ from scaling_bayes.cli.common import (
     _write,
     print_diagnostics,
 )
+from scaling_bayes.data.downstream import downstream_table
 from scaling_bayes.data.observations import read_table
 from scaling_bayes.inference.downstream import fit_downstream
 from scaling_bayes.model.downstream import MODES
@@ -114,8 +115,6 @@ def _cmd_downstream(args) -> int:
     _print(summary[["mean", "sd", "q5", "q50", "q95", "ess_bulk", "r_hat"]])
     if held is not None:
         if ck != "final":
-            from scaling_bayes.data.downstream import downstream_table
-
             t = downstream_table(held, loss, metric, checkpoints=ck)
             held = t.frame()
         pts = held
