@@ -50,7 +50,7 @@ def main(argv=None):
             loss, acc = f"bpb_{task}", f"acc_{task}"
             if ck != "final":
                 tt = downstream_table(src[(src["size"] == "1B") & (~src["rerun"])], loss, acc,
-                                      checkpoints=ck)
+                                      checkpoints=ck, check_design=False)
                 yN, yD, yl, ya = tt.N, tt.D, tt.loss, tt.metric
                 runs = tt.run
             else:

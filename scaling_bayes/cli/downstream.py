@@ -115,7 +115,7 @@ def _cmd_downstream(args) -> int:
     _print(summary[["mean", "sd", "q5", "q50", "q95", "ess_bulk", "r_hat"]])
     if held is not None:
         if ck != "final":
-            t = downstream_table(held, loss, metric, checkpoints=ck)
+            t = downstream_table(held, loss, metric, checkpoints=ck, check_design=False)
             held = t.frame()
         pts = held
     elif args.N or args.D:

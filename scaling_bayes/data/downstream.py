@@ -133,8 +133,8 @@ def _average_last(df: pd.DataFrame, k: int, cols: list[str]) -> pd.DataFrame:
 
 
 def downstream_table(data, task_loss: str = "bpb_mmlu_avg_test",
-                     metric: str = "acc_mmlu_avg_test", *, checkpoints: int | str = "final"
-                     ) -> DownstreamData:
+                     metric: str = "acc_mmlu_avg_test", *, checkpoints: int | str = "final",
+                     check_design: bool = True) -> DownstreamData:
     """Validate a frame of runs for :func:`scaling_bayes.fit_downstream`.
 
     Parameters
@@ -149,6 +149,9 @@ def downstream_table(data, task_loss: str = "bpb_mmlu_avg_test",
         a ``step`` column) the last one is used. An integer ``k``: average the task loss and
         the metric over the last ``k`` checkpoints of each run (the ladder paper's smoothing;
         needs ``run`` and ``step``, e.g. ``load_dataset("olmo_ladder_curves")``).
+    check_design
+        Require at least 8 runs of two or more model sizes and token counts (what a fit needs;
+        default). ``False`` for runs that are only predicted, e.g. held-out ones.
     """
     if isinstance(data, DownstreamData):
         return data
@@ -192,10 +195,11 @@ def downstream_table(data, task_loss: str = "bpb_mmlu_avg_test",
              else np.zeros(len(df), bool))
     N = _numeric(df, "N", what="input", positive=True)
     D = _numeric(df, "D", what="input", positive=True)
-    if np.unique(np.round(np.log(N), 6)).size < 2 or np.unique(np.round(np.log(D), 6)).size < 2:
+    spread = min(np.unique(np.round(np.log(N), 6)).size, np.unique(np.round(np.log(D), 6)).size)
+    if check_design and spread < 2:
         raise DownstreamDataError(
             "the runs need at least two model sizes N and two token counts D")
-    if len(df) < 8:
+    if check_design and len(df) < 8:
         raise TooFewRowsError(
             f"a downstream fit needs at least 8 runs (two steps of 5 and 3-4 parameters); "
             f"got {len(df)}")

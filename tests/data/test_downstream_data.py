@@ -100,3 +100,13 @@ def test_fit_downstream_argument_errors(ladder):
         sb.fit_downstream(ladder, "bpb_piqa_val", "acc_piqa_val", chance=1.5)
     with pytest.raises(sb.ScalingBayesError, match="metric column 'acc_nope'"):
         sb.fit_downstream(ladder, "bpb_piqa_val", "acc_nope")
+
+
+def test_held_out_runs_can_be_averaged_without_a_fit_design():
+    curves = sb.load_dataset("olmo_ladder_curves")
+    one_size = curves[curves["size"] == "1B"]
+    with pytest.raises(DownstreamDataError, match="two model sizes"):
+        downstream_table(one_size, "bpb_piqa_val", "acc_piqa_val", checkpoints=2)
+    d = downstream_table(one_size, "bpb_piqa_val", "acc_piqa_val", checkpoints=2,
+                         check_design=False)
+    assert d.n == 6 and set(d.run) == set(one_size["run"])
