@@ -44,16 +44,20 @@ def report(mode, ranks_path):
     all_r = pd.read_csv(ranks_path)
     params = [c for c in all_r.columns if c not in ("block", "divergences", "seconds")]
     t = tests(all_r[params], 99, 10, 0.01)
+    cov = ((all_r[params] >= 5) & (all_r[params] <= 94)).mean()
     lines = [f"# SBC of the downstream model, mode `{mode}`", "",
              f"{len(all_r)} simulations on the OLMo ladder's 190M-760M design (18 runs, MMLU "
              "seed-noise floor and pivots), prior draws of every parameter, NUTS 2 chains x "
              "(300 warmup + 300 draws), ranks among 99 thinned draws; chi-square test of uniform"
              " ranks in 10 bins, rejected at p < 0.01.", "",
-             "| parameter | chi2 | p | rejected |", "|---|---|---|---|"]
+             "| parameter | chi2 | p | rejected | truth in the central 90% |",
+             "|---|---|---|---|---|"]
     for k, row in t.iterrows():
-        lines.append(f"| {k} | {row.chi2:.1f} | {row.p_value:.3f} | {row.rejected} |")
+        lines.append(f"| {k} | {row.chi2:.1f} | {row.p_value:.3f} | {row.rejected} | "
+                     f"{cov[k]:.2f} |")
     div = all_r["divergences"]
-    lines += ["", f"passed: {not t['rejected'].any()}; fits with a divergence: "
+    lines += ["", f"passed: {not t['rejected'].any()}; truth inside the central 90% interval, "
+              f"all parameters pooled: {cov.mean():.3f}; fits with a divergence: "
               f"{int((div > 0).sum())}/{len(div)}; mean {all_r['seconds'].mean():.1f} s per "
               "simulation (2 shared CPU cores under load)."]
     (HERE / f"sbc_{mode}.md").write_text("\n".join(lines) + "\n")
