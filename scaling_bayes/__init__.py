@@ -60,6 +60,9 @@ _EXPORTS = {
     "forecast_run": "scaling_bayes.decisions.curves",
     "CurveFit": "scaling_bayes.posterior.curves",
     "load_curves": "scaling_bayes.data.curves",
+    "fit_downstream": "scaling_bayes.inference.downstream",
+    "DownstreamFit": "scaling_bayes.posterior.downstream",
+    "load_downstream": "scaling_bayes.posterior.downstream",
 }
 
 #: Modules reachable as attributes (``sb.allocation.compute_optimal``), imported on first use:

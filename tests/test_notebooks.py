@@ -23,6 +23,7 @@ def test_the_four_notebooks_exist():
         "03_kaplan_vs_chinchilla.ipynb",
         "04_planning_a_run.ipynb",
         "05_training_curves.ipynb",
+        "06_downstream.ipynb",
         "07_design.ipynb",
     ]
 

@@ -26,10 +26,12 @@ from scaling_bayes._core.version import __version__
 from scaling_bayes.cli import calibrate, catalog, compare, fit, plan, report, sbc, shape
 from scaling_bayes.cli import curves
 from scaling_bayes.cli import design as design_cmd
+from scaling_bayes.cli import downstream
 from scaling_bayes.cli.common import EXIT_USAGE, UsageError
 
 #: Command groups in the order ``scaling-bayes --help`` lists their subcommands.
-COMMANDS = (fit, sbc, report, catalog, plan, compare, calibrate, shape, curves, design_cmd)
+COMMANDS = (fit, sbc, report, catalog, plan, compare, calibrate, shape, curves, downstream,
+            design_cmd)
 
 
 class _Parser(argparse.ArgumentParser):

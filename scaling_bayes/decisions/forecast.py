@@ -31,6 +31,7 @@ from scaling_bayes.decisions.allocation import (
     check_allocatable,
 )
 from scaling_bayes.model.likelihoods import LIKELIHOODS
+from scaling_bayes.posterior.downstream import DownstreamFit
 from scaling_bayes.posterior.draws import law_on_draws
 
 _NOISE_BUDGET = 2_000_000  # noise draws generated at once
@@ -102,7 +103,10 @@ def predict(
     Parameters
     ----------
     fit
-        A :class:`~scaling_bayes.posterior.fit.Fit`.
+        A :class:`~scaling_bayes.posterior.fit.Fit`, or a
+        :class:`~scaling_bayes.posterior.downstream.DownstreamFit` (then the columns are those
+        of :meth:`~scaling_bayes.posterior.downstream.DownstreamFit.predict`; pass
+        ``threshold=`` for ``P(metric > threshold)``).
     N, D, C
         Inputs the law needs (numbers or arrays broadcast against each other). With
         ``compute_optimal=True`` give only ``C``: each draw is evaluated at its own
@@ -131,6 +135,9 @@ def predict(
         law's mean loss), ``mean_q*`` (credible interval of the mean loss) and ``pred_q*``
         (predictive interval of a new run's observed loss, noise included).
     """
+    if isinstance(fit, DownstreamFit):  # task loss and metric: DownstreamFit.predict
+        return fit.predict(N, D, C, quantiles=quantiles, seed=seed, n_noise=n_noise,
+                           **covariates)
     qs = _check_quantiles(quantiles)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
         raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}")
