@@ -29,6 +29,9 @@ BENCHMARKS = {
     "pymc": ("bench_pymc.py", [], ["--warmup", "300", "--draws", "300"]),
     "approach3": ("bench_approach3.py", [], ["--n-starts", "300", "--n-boot", "400"]),
     "many": ("bench_many.py", [], ["--n-fits", "50"]),
+    "many_defaults": ("bench_many.py", ["--defaults", "--name", "many_defaults", "--repeat", "1"],
+                      ["--defaults", "--name", "many_defaults", "--repeat", "1",
+                       "--n-fits", "50"]),
     "scaling": ("bench_scaling.py", [], ["--max-n", "1000"]),
     "profile": ("profile_fit.py", [], ["--warmup", "300", "--draws", "300"]),
 }
