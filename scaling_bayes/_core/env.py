@@ -22,5 +22,7 @@ def enable_x64_on_cpu() -> None:
 
 
 def n_devices() -> int:
-    """Devices of the default backend that batched programs split data sets across."""
-    return load_jax().device_count()
+    """Devices of the default backend that batched programs split data sets across: this
+    process's own (all of them without ``jax.distributed``; with it, each process runs its
+    share of the data sets on its local devices, see :mod:`scaling_bayes.inference.distributed`)."""
+    return load_jax().local_device_count()
