@@ -67,19 +67,20 @@ def law_on_draws(law: Law, theta: Mapping[str, np.ndarray], inputs, *,
         out = np.empty(n_draws)
         for s in range(0, n_draws, step):
             idx = np.minimum(np.arange(s, s + step), n_draws - 1)
-            th = {k: jnp.asarray(v[idx])[:, None] for k, v in flat.items()}
-            x = {v: jnp.asarray(a[idx])[:, None] for v, a in zip(law.inputs, x_flat, strict=True)}
+            th = {k: jnp.asarray(v[idx][:, None]) for k, v in flat.items()}
+            x = {v: jnp.asarray(a[idx][:, None]) for v, a in zip(law.inputs, x_flat, strict=True)}
             out[s:s + step] = np.asarray(fn(th, x))[: n_draws - s, 0]
         return out.reshape(shape)
     n = int(np.prod(points, dtype=int))
-    x = {v: jnp.asarray(a.reshape(-1))[None, :] for v, a in zip(law.inputs, arrays, strict=True)}
+    x = {v: jnp.asarray(a.reshape(1, -1)) for v, a in zip(law.inputs, arrays, strict=True)}
     step = max(1, min(n_draws, _CHUNK // max(n, 1)))
     fn = _program(law, step, n)
     out = np.empty((n_draws, n))
     for s in range(0, n_draws, step):
         # the last chunk is padded with its last draw: every call has the same shapes
         idx = np.minimum(np.arange(s, s + step), n_draws - 1)
-        mu = fn({k: jnp.asarray(v[idx])[:, None] for k, v in flat.items()}, x)
+        mu = fn({k: jnp.asarray(v[idx][:, None]) for k, v in flat.items()}, x)  # numpy indexing: no eager
+        # device op (each would be one more compiled program to load)
         out[s:s + step] = np.asarray(mu)[: n_draws - s]
     return out.reshape(*shape, *points)
 
