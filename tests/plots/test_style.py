@@ -3,6 +3,8 @@ axes labelled."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 pytest.importorskip("matplotlib")
@@ -113,3 +115,45 @@ def test_log_tick_labels_are_plain_text_and_wide_axes_drop_minor_ticks(tmp_path)
     paths = _style.save_figure(fig, tmp_path / "f", ("png", "pdf"), close=True)
     assert [p.suffix for p in paths] == [".png", ".pdf"] and all(p.stat().st_size for p in paths)
     assert io.BytesIO(paths[1].read_bytes()).read(4) == b"%PDF"
+
+
+def _embedded_fonts(pdf: bytes):  # noqa: D401
+    """The TrueType fonts (FontFile2 streams) embedded in a PDF, parsed by fontTools."""
+    import re
+    import zlib
+
+    from fontTools.ttLib import TTFont
+
+    fonts = []
+    for m in re.finditer(rb"/FontFile2 (\d+) 0 R", pdf):
+        o = re.search(rb"\n" + m.group(1) + rb" 0 obj\s*<<(.*?)>>\s*stream\r?\n", pdf, re.S)
+        raw = pdf[o.end():pdf.index(b"endstream", o.end())]
+        try:
+            raw = zlib.decompress(raw)
+        except zlib.error:
+            pass
+        fonts.append(TTFont(io.BytesIO(raw)))
+    return fonts
+
+
+def test_saved_pdfs_embed_lean_but_complete_truetype_subsets(tmp_path):
+    from scaling_bayes.plots import style as _style
+
+    plt = _style.pyplot()
+    fig, ax = plt.subplots()
+    ax.plot([1e18, 1e26], [2.0, 3.0])
+    ax.set_xscale("log")
+    ax.set_title("Hoffmann (N ∝ C⁰·⁵), AV fi")
+    ax.set_xlabel("training compute C (FLOPs)")
+    (pdf,) = _style.save_figure(fig, tmp_path / "f.pdf", close=True)
+    fonts = _embedded_fonts(pdf.read_bytes())
+    assert fonts
+    for font in fonts:  # glyphs, metrics and character map kept; layout tables left out
+        assert {"glyf", "loca", "cmap", "hmtx", "head"} <= set(font.keys())
+        assert not set(_style.LAYOUT_TABLES) & set(font.keys())
+        assert font["maxp"].numGlyphs > 1
+    # outside save_figure, matplotlib's own subsetting is untouched
+    import matplotlib.backends._backend_pdf_ps as pdf_ps
+    from fontTools import subset
+
+    assert pdf_ps.subset.Options is subset.Options
