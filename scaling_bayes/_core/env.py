@@ -26,3 +26,13 @@ def n_devices() -> int:
     process's own (all of them without ``jax.distributed``; with it, each process runs its
     share of the data sets on its local devices, see :mod:`scaling_bayes.inference.distributed`)."""
     return load_jax().local_device_count()
+
+
+def to_device(a):
+    """``a`` (anything ``np.asarray`` takes) as a JAX array on the default device, by
+    ``jax.device_put``: unlike ``jnp.asarray``, which in recent JAX runs a small compiled
+    program per new shape (one more program to compile or load from the cache in every
+    process), a plain transfer."""
+    import numpy as np
+
+    return load_jax().device_put(np.asarray(a))

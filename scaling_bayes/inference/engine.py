@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from scaling_bayes._core.env import enable_x64_on_cpu, n_devices
+from scaling_bayes._core.env import enable_x64_on_cpu, n_devices, to_device
 from scaling_bayes._core.env import load_jax as _jax
 from scaling_bayes._core.errors import ScalingBayesError
 from scaling_bayes._core.linalg import no_lapack, sym_eig
@@ -373,8 +373,8 @@ class _Program:
         else:
             chol, init_w, inv_mass = np.broadcast_to(np.eye(d), (B, d, d)), init_z, cov
             center = np.zeros_like(center)
-        shift, chol = jnp.asarray(center), jnp.asarray(chol)
-        state = init(keys, jnp.asarray(init_w), shift, chol, jnp.asarray(inv_mass), args)
+        shift, chol = to_device(center), to_device(chol)
+        state = init(keys, to_device(init_w), shift, chol, to_device(inv_mass), args)
         args_w = (*args, shift, chol)
         pieces, done = [], 0
         while done < total:
@@ -449,9 +449,8 @@ def model_args(law: Law, datas, refs, n_pad: int):
             x[v][b, :n] = np.log(data.get(v)) - math.log(ref[v])
         y[b, :n] = np.log(data.loss)
         mask[b, :n] = True
-    ref_arr = {v: jnp.asarray([float(r[v]) for r in refs]) for v in law.inputs}
-    return ({v: jnp.asarray(a) for v, a in x.items()}, ref_arr, jnp.asarray(y),
-            jnp.asarray(mask))
+    ref_arr = {v: to_device([float(r[v]) for r in refs]) for v in law.inputs}
+    return ({v: to_device(a) for v, a in x.items()}, ref_arr, to_device(y), to_device(mask))
 
 
 def posterior_modes(prog: _Program, args, keys, n_starts: int, names, extra=None,
