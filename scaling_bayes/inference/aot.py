@@ -150,17 +150,20 @@ class Persistent:
         if call is not None:
             return call(*dyn)
         # First call of a signature: it traces (NumPyro's effect-handler stack is one global
-        # list, so two threads must never trace at once; see TRACE_LOCK) and compiles.
+        # list, so two threads must never trace at once; see TRACE_LOCK) and compiles. An
+        # exported program is traced under the lock and compiled outside it (its call traces
+        # only the deserialized module), so two threads compile at the same time.
         with TRACE_LOCK:
             call = self._calls.get((stored, sig))
             if call is None:
-                if stored:
-                    call = self._load_or_export(sig, args)
-                else:
+                call = self._load_or_export(sig, args) if stored else None
+                if call is not None:
+                    self._calls[(stored, sig)] = call
+                else:  # plain jit: it traces at its first call, which runs under the lock
                     call = lambda *d: self.fn(*_merge(args, d, self.static))  # noqa: E731
-                out = call(*dyn)
-                self._calls[(stored, sig)] = call
-                return out
+                    out = call(*dyn)
+                    self._calls[(stored, sig)] = call
+                    return out
         return call(*dyn)
 
     def _load_or_export(self, sig: str, args):
@@ -184,7 +187,7 @@ class Persistent:
                 _atomic_write(path, exp.serialize())
                 stats["exported"] += 1
             except Exception:  # not exportable or not writable: plain jit, nothing stored
-                return lambda *dyn: self.fn(*_merge(args, dyn, self.static))
+                return None
         return jax.jit(exp.call)
 
 
