@@ -445,11 +445,12 @@ def main() -> int:
         "do not edit by hand -->", "",
         "## How to run", "",
         "```bash",
-        "python benchmarks/run_all.py            # every benchmark at the sizes of issue 6, "
-        "then this README",
+        "python benchmarks/run_all.py            # every benchmark at the sizes of issues 6 "
+        "and 21 (defaults as a user runs them), then this README",
         "python benchmarks/run_all.py --quick    # reduced sizes (minutes): checks the scripts",
         "python benchmarks/run_all.py --only numpyro inprocess   # a subset; then re-render",
         "python benchmarks/make_table.py         # re-render this file from results/*.json",
+        "bash benchmarks/gpu.sh                  # the same on a GPU: results/gpu/, results/gpu.json",
         "```", "",
         "Each benchmark runs in a fresh process and writes `benchmarks/results/<name>.json`:",
         "`bench_cli.py` (imports; whole `scaling-bayes fit` process, cold and warm compile "
@@ -488,10 +489,13 @@ def main() -> int:
               "## Targets of issue 6", "",
               table(["target", "measured", "status"], targets(R)), "",
               "GPU: not measured, and the GPU path is untested: no session so far was lent a "
-              "GPU machine. The code has no CPU-only branch except the Jacobi eigen-decomposition "
-              "inside device-split CPU programs; `pip install -e '.[cuda]'` installs JAX's CUDA "
-              "build, and `fit_many` would split data sets across several GPUs through the same "
-              "`shard_map` path.", "",
+              "GPU machine. `bash benchmarks/gpu.sh` runs this whole benchmark on a GPU in one "
+              "command (its own virtual environment with `.[cuda]`, JAX's CUDA build; it stops "
+              "unless JAX's backend is `gpu`) and writes `results/gpu/*.json`, "
+              "`results/gpu.json` and `results/gpu/README.md`; it has NOT YET been run on a "
+              "GPU. The code has no CPU-only branch except the Jacobi eigen-decomposition "
+              "inside device-split CPU programs, and `fit_many` splits data sets across several "
+              "GPUs through the same `shard_map` path.", "",
               "## Where the time goes, and why a target is missed", ""] + notes(R) + ["",
               "ESS/s = minimum bulk ESS over E, A, B, alpha, beta "
               "(`scaling_bayes.posterior.diagnostics.ess_bulk` on (chain, draw) arrays) divided by the "

@@ -1,4 +1,5 @@
-"""Run every benchmark side by side on this machine, then render benchmarks/README.md.
+"""Run every benchmark side by side on this machine, then render benchmarks/README.md (one
+command regenerates the whole table, issue-21 rows included: `python benchmarks/run_all.py`).
 
     python benchmarks/run_all.py            # full sizes of issue 6 (tens of minutes on 2 cores)
     python benchmarks/run_all.py --quick    # reduced sizes (a few minutes): checks the scripts
