@@ -18,7 +18,9 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
+#: Where results go: ``benchmarks/results`` unless ``SB_BENCH_RESULTS`` names another folder
+#: (``gpu.sh`` writes the GPU run to ``benchmarks/results/gpu``).
+RESULTS = Path(os.environ.get("SB_BENCH_RESULTS") or HERE / "results")
 REPO = HERE.parent
 
 #: Parameters whose posterior (or bootstrap) medians and 90% intervals are compared.
@@ -74,6 +76,17 @@ def machine_info() -> dict:
     }
 
 
+def accelerator_info() -> dict:
+    """JAX's default backend and its devices (``cpu`` unless a GPU build of JAX found one)."""
+    try:
+        import jax
+
+        devs = jax.devices()
+        return {"backend": jax.default_backend(), "devices": [str(d.device_kind) for d in devs]}
+    except Exception as e:  # JAX not importable here: say so, do not fail the benchmark
+        return {"backend": None, "error": str(e)[:200]}
+
+
 def write_result(name: str, payload: dict, *, quick: bool, started: float) -> Path:
     """Write ``results/<name>.json`` with the machine description and run metadata."""
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -83,7 +96,7 @@ def write_result(name: str, payload: dict, *, quick: bool, started: float) -> Pa
         "argv": sys.argv,
         "quick": bool(quick),
         "script_wall_s": time.perf_counter() - started,
-        "machine": machine_info(),
+        "machine": {**machine_info(), "accelerator": accelerator_info()},
         **payload,
     }
     path = RESULTS / f"{name}.json"
@@ -143,6 +156,31 @@ def run_timed(cmd: list[str], env: dict | None = None, cwd: Path | None = None,
     wall = time.perf_counter() - t0
     return {"cmd": cmd, "wall_s": wall, "rc": p.returncode, "stdout_tail": p.stdout[-2000:],
             "stderr_tail": p.stderr[-2000:]}
+
+
+def process_age_s() -> float | None:
+    """Seconds since this process started (``/proc/self/stat``), interpreter start-up included:
+    what a user timing ``python script.py`` sees; ``None`` where /proc is missing."""
+    try:
+        ticks = os.sysconf("SC_CLK_TCK")
+        start = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19]) / ticks
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return uptime - start
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def run_timed_cpu(cmd: list[str], env: dict | None = None, cwd: Path | None = None,
+                  timeout: float | None = None) -> dict:
+    """:func:`run_timed` plus the child's CPU time (user + sys, ``resource.getrusage``): the
+    figure to compare when other load on a shared machine inflates wall times."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    r = run_timed(cmd, env=env, cwd=cwd, timeout=timeout)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    r["cpu_s"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return r
 
 
 def python_exe() -> str:

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, add_quick, python_exe, run_timed, write_result  # noqa: E402
+from _common import REPO, add_quick, python_exe, run_timed, run_timed_cpu, write_result  # noqa: E402,E501
 
 IMPORTS = ("scaling_bayes", "jax", "numpyro", "scaling_bayes.inference.engine", "arviz", "matplotlib",
            "pandas", "scipy")
@@ -62,9 +62,13 @@ def parse_cli(stdout: str) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--warmup", type=int, default=1000)
-    ap.add_argument("--draws", type=int, default=1000)
-    ap.add_argument("--chains", type=int, default=4)
+    ap.add_argument("--warmup", type=int, default=None,
+                    help="sampler flags passed to the CLI (default: none, the CLI's defaults, "
+                         "as a user runs it)")
+    ap.add_argument("--draws", type=int, default=None)
+    ap.add_argument("--chains", type=int, default=None)
+    ap.add_argument("--progress", action="store_true",
+                    help="leave the progress bar on (default: --no-progress; stderr is a pipe)")
     ap.add_argument("--variants", nargs="+", default=["no-plots", "plots"],
                     choices=["no-plots", "plots"],
                     help="time the CLI without figures and/or with its default figures")
@@ -86,14 +90,18 @@ def main(argv=None) -> int:
         try:
             env = {**base_env, "SCALING_BAYES_CACHE_DIR": str(cache)}
             for phase in ("cold", "warm"):
-                cmd = [*cli_cmd(), "fit", "--dataset", "chinchilla", "--no-progress",
-                       "--chains", str(args.chains), "--warmup", str(args.warmup),
-                       "--draws", str(args.draws), "--out", str(work / phase)]
+                cmd = [*cli_cmd(), "fit", "--dataset", "chinchilla", "--out", str(work / phase)]
+                cmd += [] if args.progress else ["--no-progress"]
+                for flag in ("chains", "warmup", "draws"):
+                    if getattr(args, flag) is not None:
+                        cmd += [f"--{flag}", str(getattr(args, flag))]
                 if variant == "no-plots":
                     cmd.append("--no-plots")
-                r = run_timed(cmd, env=env, cwd=REPO)
+                load = list(os.getloadavg())
+                r = run_timed_cpu(cmd, env=env, cwd=REPO)
                 n_cache = sum(1 for _ in cache.rglob("*") if _.is_file())
                 rec = {"variant": variant, "phase": phase, "wall_s": r["wall_s"], "rc": r["rc"],
+                       "cpu_s": r.get("cpu_s"), "loadavg_before": load,
                        "cache_files_after": n_cache, **parse_cli(r["stdout_tail"]),
                        "cmd": " ".join(cmd[1:]).replace(str(work), "$OUT"),
                        "stderr_tail": r["stderr_tail"][-600:] if r["rc"] else ""}
@@ -106,7 +114,9 @@ def main(argv=None) -> int:
             shutil.rmtree(work, ignore_errors=True)
 
     write_result("cli", {
-        "settings": {"chains": args.chains, "warmup": args.warmup, "draws": args.draws,
+        "settings": {"chains": args.chains or 4, "warmup": args.warmup or 1000,
+                     "draws": args.draws or 1000, "cli_defaults": all(
+                         getattr(args, k) is None for k in ("chains", "warmup", "draws")),
                      "data": "chinchilla (Epoch, 240 rows)"},
         "imports": imports, "cli_runs": runs,
     }, quick=args.quick, started=started)

@@ -46,6 +46,10 @@ def main(argv=None) -> int:
     ap.add_argument("--devices", type=int, default=os.cpu_count() or 1,
                     help="CPU host devices the data sets are split across (default: all cores)")
     ap.add_argument("--n-starts", type=int, default=16)
+    ap.add_argument("--defaults", action="store_true",
+                    help="call fit_many as a user does: no sampler arguments (its defaults; "
+                         "--chains/--warmup/--draws/--n-starts are ignored)")
+    ap.add_argument("--name", default="many", help="results/<name>.json")
     args = ap.parse_args(argv)
     _host_devices(args.devices)  # before anything starts JAX's backend
     started = time.perf_counter()
@@ -68,8 +72,14 @@ def main(argv=None) -> int:
             idx = rng.integers(0, N.size, size=args.rows)
             sets.append(pd.DataFrame({"N": N[idx], "D": D[idx], "loss": loss[idx]}))
         t = time.perf_counter()
-        m = sb.fit_many(sets, law="chinchilla", seed=r, chains=args.chains,
-                        warmup=args.warmup, draws=args.draws, n_starts=args.n_starts)
+        load = list(os.getloadavg())
+        cpu0 = time.process_time()
+        if args.defaults:
+            m = sb.fit_many(sets, law="chinchilla", seed=r)
+        else:
+            m = sb.fit_many(sets, law="chinchilla", seed=r, chains=args.chains,
+                            warmup=args.warmup, draws=args.draws, n_starts=args.n_starts)
+        cpu = time.process_time() - cpu0
         wall = time.perf_counter() - t
         t = time.perf_counter()
         problems = m.check()
@@ -78,7 +88,15 @@ def main(argv=None) -> int:
         for msgs in problems.values():
             for msg in msgs:
                 kinds[re.sub(r"[0-9.]+", "#", msg)[:80]] += 1
+        summ = m.summary()  # (fit, parameter) rows
+        per_fit = summ.groupby(level=0, sort=False).agg(
+            {"ess_bulk": "min", "ess_tail": "min", "r_hat": "max"})
+        diag = {f"{stat}_{k}": float(np.nanquantile(per_fit[col], q))
+                for col, stat in (("ess_bulk", "min_ess_bulk"), ("ess_tail", "min_ess_tail"),
+                                  ("r_hat", "max_rhat"))
+                for k, q in (("p05", 0.05), ("median", 0.5), ("p95", 0.95))}
         rec = {"call": r + 1, "seed": r, "wall_s": wall, "check_s": check_s,
+               "cpu_s": cpu, "loadavg_before": load, "per_fit_diagnostics": diag,
                "timings": {k: float(v) for k, v in m.timings.items()},
                "n_fits": len(m), "n_clean": len(m) - len(problems),
                "clean_frac": (len(m) - len(problems)) / len(m),
@@ -89,9 +107,11 @@ def main(argv=None) -> int:
         print(f"fit_many call {r + 1}: {len(m)} fits in {wall:.2f} s (init "
               f"{m.timings['init_s']:.2f}, sample {m.timings['sample_s']:.2f}); check "
               f"{check_s:.2f} s; clean {rec['clean_frac']:.1%}")
-    write_result("many", {
-        "settings": {"n_fits": args.n_fits, "rows_per_fit": args.rows, "chains": args.chains,
-                     "warmup": args.warmup, "draws": args.draws, "n_starts": args.n_starts,
+    cfg = m.config
+    write_result(args.name, {
+        "settings": {"n_fits": args.n_fits, "rows_per_fit": args.rows, "chains": cfg.chains,
+                     "warmup": cfg.warmup, "draws": cfg.draws, "n_starts": cfg.n_starts,
+                     "fit_many_defaults": bool(args.defaults),
                      "devices": jax.device_count(),
                      "lockstep_lanes": inference.LOCKSTEP_LANES,
                      "data": "bootstrap resamples (with replacement) of Epoch's 240 points"},

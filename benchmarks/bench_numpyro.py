@@ -64,7 +64,7 @@ def main(argv=None) -> int:
 
     numpyro.enable_x64()
     import_s = time.perf_counter() - t0
-    from _common import chinchilla_arrays, min_ess_bulk, quantiles, write_result
+    from _common import chinchilla_arrays, min_ess_bulk, process_age_s, quantiles, write_result
 
     N, D, loss = chinchilla_arrays()
     logN, logD, logL = (jax.numpy.asarray(np.log(v)) for v in (N, D, loss))
@@ -87,6 +87,8 @@ def main(argv=None) -> int:
                "divergences": int(np.sum(np.asarray(extra["diverging"]))),
                "mean_leapfrog_steps": float(np.mean(np.asarray(extra["num_steps"]))),
                "posterior": quantiles(s)}
+        if i == 0:  # a user's `python script.py`: interpreter, imports, trace, compile, run
+            rec["process_s"] = process_age_s()
         runs.append(rec)
         print(f"numpyro run {i + 1}: {wall:.2f} s; min ESS {ess['min_ess_bulk']:.0f} "
               f"({ess['min_ess_param']}); {rec['ess_per_s_wall']:.1f} ESS/s; "

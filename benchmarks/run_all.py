@@ -1,4 +1,5 @@
-"""Run every benchmark side by side on this machine, then render benchmarks/README.md.
+"""Run every benchmark side by side on this machine, then render benchmarks/README.md (one
+command regenerates the whole table, issue-21 rows included: `python benchmarks/run_all.py`).
 
     python benchmarks/run_all.py            # full sizes of issue 6 (tens of minutes on 2 cores)
     python benchmarks/run_all.py --quick    # reduced sizes (a few minutes): checks the scripts
@@ -29,6 +30,9 @@ BENCHMARKS = {
     "pymc": ("bench_pymc.py", [], ["--warmup", "300", "--draws", "300"]),
     "approach3": ("bench_approach3.py", [], ["--n-starts", "300", "--n-boot", "400"]),
     "many": ("bench_many.py", [], ["--n-fits", "50"]),
+    "many_defaults": ("bench_many.py", ["--defaults", "--name", "many_defaults", "--repeat", "1"],
+                      ["--defaults", "--name", "many_defaults", "--repeat", "1",
+                       "--n-fits", "50"]),
     "scaling": ("bench_scaling.py", [], ["--max-n", "1000"]),
     "profile": ("profile_fit.py", [], ["--warmup", "300", "--draws", "300"]),
 }

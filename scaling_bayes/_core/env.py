@@ -22,5 +22,17 @@ def enable_x64_on_cpu() -> None:
 
 
 def n_devices() -> int:
-    """Devices of the default backend that batched programs split data sets across."""
-    return load_jax().device_count()
+    """Devices of the default backend that batched programs split data sets across: this
+    process's own (all of them without ``jax.distributed``; with it, each process runs its
+    share of the data sets on its local devices, see :mod:`scaling_bayes.inference.distributed`)."""
+    return load_jax().local_device_count()
+
+
+def to_device(a):
+    """``a`` (anything ``np.asarray`` takes) as a JAX array on the default device, by
+    ``jax.device_put``: unlike ``jnp.asarray``, which in recent JAX runs a small compiled
+    program per new shape (one more program to compile or load from the cache in every
+    process), a plain transfer."""
+    import numpy as np
+
+    return load_jax().device_put(np.asarray(a))

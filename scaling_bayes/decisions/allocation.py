@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scaling_bayes._core.env import enable_x64_on_cpu, load_jax
+from scaling_bayes._core.env import enable_x64_on_cpu, load_jax, to_device
 from scaling_bayes.posterior.diagnostics import _quantile_label
 
 #: Sane range of training budgets (FLOPs) accepted as input.
@@ -189,7 +189,7 @@ def _theta(fit) -> dict:
     """Textbook parameters as float64 JAX arrays of shape (S,)."""
     jax = _jax()
     return {
-        k: jax.numpy.asarray(np.asarray(v, dtype=float)) for k, v in fit.textbook_draws().items()
+        k: to_device(np.asarray(v, dtype=float)) for k, v in fit.textbook_draws().items()
     }
 
 
@@ -399,7 +399,7 @@ def _allocate(
         _alloc_kernel,
         (("law", fit.law), ("fl", fl), ("closed", closed), ("lo", lo), ("hi", hi)),
     )
-    u, v, ll, bnd, resid = fn(_theta(fit), jax.numpy.asarray(logC))
+    u, v, ll, bnd, resid = fn(_theta(fit), to_device(np.asarray(logC, dtype=float)))
     u, v, ll, bnd, resid = (np.asarray(a) for a in (u, v, ll, bnd, resid))
     if not fl.multiplicative:
         bad = ~(resid < 1e-8)
@@ -972,5 +972,5 @@ def _allocate_diag(fit, logC: np.ndarray, fl: _Flops, closed: bool, tpp) -> dict
         kernel,
         (("law", fit.law), ("fl", fl), ("closed", closed), ("lo", lo), ("hi", hi)),
     )
-    u, v, ll, bnd, _ = (np.asarray(a) for a in fn(_theta(fit), jax.numpy.asarray(logC)))
+    u, v, ll, bnd, _ = (np.asarray(a) for a in fn(_theta(fit), to_device(np.asarray(logC, dtype=float))))
     return {"logN": u, "logD": v, "logL": ll, "boundary": bnd.astype(bool)}

@@ -24,6 +24,7 @@ import functools
 import hashlib
 import os
 import tempfile
+import threading
 from pathlib import Path
 
 _DIR: Path | None = None
@@ -31,6 +32,11 @@ _OFF = ("off", "0", "none", "false")
 
 #: Programs exported to / loaded from disk in this process (benchmarks and tests read it).
 stats = {"exported": 0, "loaded": 0}
+
+#: Held while a :class:`Persistent` program traces or loads for a new signature: tracing runs
+#: NumPyro's effect handlers, whose stack is one global list, so two threads (a fit and its
+#: background backtests) must not trace at the same time. Compiled programs run unlocked.
+TRACE_LOCK = threading.RLock()
 
 
 def cache_dir_from_env() -> Path | None:
@@ -132,8 +138,6 @@ class Persistent:
         self._calls: dict = {}
 
     def __call__(self, *args):
-        if self.key is None or _DIR is None:
-            return self.fn(*args)
         import jax
 
         dyn = tuple(a for i, a in enumerate(args) if i not in self.static)
@@ -141,9 +145,25 @@ class Persistent:
         leaves, treedef = jax.tree_util.tree_flatten(dyn)
         sig = repr((self.name, self.key, static, str(treedef),
                     tuple(_leaf_sig(x) for x in leaves)))
-        call = self._calls.get(sig)
-        if call is None:
-            call = self._calls[sig] = self._load_or_export(sig, args)
+        stored = self.key is not None and _DIR is not None
+        call = self._calls.get((stored, sig))
+        if call is not None:
+            return call(*dyn)
+        # First call of a signature: it traces (NumPyro's effect-handler stack is one global
+        # list, so two threads must never trace at once; see TRACE_LOCK) and compiles. An
+        # exported program is traced under the lock and compiled outside it (its call traces
+        # only the deserialized module), so two threads compile at the same time.
+        with TRACE_LOCK:
+            call = self._calls.get((stored, sig))
+            if call is None:
+                call = self._load_or_export(sig, args) if stored else None
+                if call is not None:
+                    self._calls[(stored, sig)] = call
+                else:  # plain jit: it traces at its first call, which runs under the lock
+                    call = lambda *d: self.fn(*_merge(args, d, self.static))  # noqa: E731
+                    out = call(*dyn)
+                    self._calls[(stored, sig)] = call
+                    return out
         return call(*dyn)
 
     def _load_or_export(self, sig: str, args):
@@ -167,7 +187,7 @@ class Persistent:
                 _atomic_write(path, exp.serialize())
                 stats["exported"] += 1
             except Exception:  # not exportable or not writable: plain jit, nothing stored
-                return lambda *dyn: self.fn(*_merge(args, dyn, self.static))
+                return None
         return jax.jit(exp.call)
 
 

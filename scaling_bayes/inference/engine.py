@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from scaling_bayes._core.env import enable_x64_on_cpu, n_devices
+from scaling_bayes._core.env import enable_x64_on_cpu, n_devices, to_device
 from scaling_bayes._core.env import load_jax as _jax
 from scaling_bayes._core.errors import ScalingBayesError
 from scaling_bayes._core.linalg import no_lapack, sym_eig
@@ -77,14 +77,15 @@ def _spmd(fn):
 
     def wrapped(*args):
         jax = _jax()
-        n = jax.device_count()
+        n = jax.local_device_count()
         leaves = jax.tree_util.tree_leaves(args)
         B = leaves[0].shape[0] if leaves and np.ndim(leaves[0]) else 1
         if n == 1 or B % n:
             return fn(*args)
         from jax.sharding import PartitionSpec
 
-        mesh = jax.make_mesh((n,), ("fits",), axis_types=(jax.sharding.AxisType.Auto,))
+        mesh = jax.make_mesh((n,), ("fits",), axis_types=(jax.sharding.AxisType.Auto,),
+                             devices=jax.local_devices())
         spec = PartitionSpec("fits")
         with no_lapack(jax.default_backend() == "cpu"):  # LAPACK can deadlock here: _linalg
             return jax.shard_map(fn, mesh=mesh, in_specs=spec, out_specs=spec,
@@ -178,8 +179,7 @@ class _Program:
             v, fv = jax.vmap(lambda a, b: newton(a, b, NEWTON_ITERS - NEWTON_SCREEN))(v, fv)
             return v, fv, jax.vmap(hess)(v)
 
-        def optimize_batch(starts, args):  # (B, S, d): screen only when the work is large
-            screen = starts.shape[0] * starts.shape[1] * self.n_pad >= SCREEN_MIN_WORK
+        def optimize_batch(starts, args, screen):  # (B, S, d)
             return jax.vmap(functools.partial(optimize, screen=screen))(starts, args)
 
         def postprocess(Z, args):
@@ -202,10 +202,22 @@ class _Program:
         # Every program is batched over data sets (leading axis B of starts/draws and args).
         self.cache_key = cache_key
         self._persist = lambda fn, name, static=(): Persistent(fn, name, cache_key, static)
-        self.optimize = self._persist(jax.jit(_spmd(optimize_batch)), "optimize")
+        self._optimize = {
+            screen: self._persist(jax.jit(_spmd(functools.partial(optimize_batch, screen=screen))),
+                                  "optimize_screen" if screen else "optimize")
+            for screen in (False, True)}
         self.postprocess = self._persist(jax.jit(_spmd(jax.vmap(postprocess))), "postprocess")
         self.constrain = self._persist(jax.jit(_spmd(jax.vmap(constrain))), "constrain")
         self._kernels: dict = {}
+
+    def optimize(self, starts, args, work: int | None = None):
+        """Damped-Newton mode search from ``starts`` (``(B, S, d)``): ``(points, values,
+        Hessians)``. Starts are screened (see :data:`NEWTON_SCREEN`) when ``work`` (default
+        ``B * S * n_pad`` of this call; a batch split across processes passes its total) reaches
+        :data:`SCREEN_MIN_WORK`."""
+        if work is None:
+            work = int(np.shape(starts)[0]) * int(np.shape(starts)[1]) * self.n_pad
+        return self._optimize[bool(work >= SCREEN_MIN_WORK)](starts, args)
 
     def prior_starts(self, key, k: int):
         """``k`` prior draws in unconstrained space, flattened in the mass-matrix order."""
@@ -361,8 +373,8 @@ class _Program:
         else:
             chol, init_w, inv_mass = np.broadcast_to(np.eye(d), (B, d, d)), init_z, cov
             center = np.zeros_like(center)
-        shift, chol = jnp.asarray(center), jnp.asarray(chol)
-        state = init(keys, jnp.asarray(init_w), shift, chol, jnp.asarray(inv_mass), args)
+        shift, chol = to_device(center), to_device(chol)
+        state = init(keys, to_device(init_w), shift, chol, to_device(inv_mass), args)
         args_w = (*args, shift, chol)
         pieces, done = [], 0
         while done < total:
@@ -437,18 +449,22 @@ def model_args(law: Law, datas, refs, n_pad: int):
             x[v][b, :n] = np.log(data.get(v)) - math.log(ref[v])
         y[b, :n] = np.log(data.loss)
         mask[b, :n] = True
-    ref_arr = {v: jnp.asarray([float(r[v]) for r in refs]) for v in law.inputs}
-    return ({v: jnp.asarray(a) for v, a in x.items()}, ref_arr, jnp.asarray(y),
-            jnp.asarray(mask))
+    ref_arr = {v: to_device([float(r[v]) for r in refs]) for v in law.inputs}
+    return ({v: to_device(a) for v, a in x.items()}, ref_arr, to_device(y), to_device(mask))
 
 
-def posterior_modes(prog: _Program, args, keys, n_starts: int, names, extra=None):
+def posterior_modes(prog: _Program, args, keys, n_starts: int, names, extra=None,
+                    batch: int | None = None):
     """Per data set: best of ``n_starts`` Newton runs from prior draws (plus the points
-    ``extra``, ``(B, d)``, when given), and the Laplace covariance there."""
+    ``extra``, ``(B, d)``, when given), and the Laplace covariance there. ``batch``: the number
+    of data sets of the whole batch when this call is one process's share of it (the screening
+    decision is the batch's)."""
     starts = prog.prior_starts_batch(keys, n_starts)
     if extra is not None:
         starts = np.concatenate([np.asarray(extra)[:, None, :], np.asarray(starts)], axis=1)
-    xs, fs, Hs = prog.optimize(starts, args)
+    S = int(np.shape(starts)[1])
+    xs, fs, Hs = prog.optimize(starts, args,
+                               None if batch is None else batch * S * prog.n_pad)
     fs = np.asarray(fs)
     fs = np.where(np.isfinite(fs), fs, np.inf)
     failed = np.flatnonzero(~np.isfinite(fs).any(axis=1))
@@ -475,11 +491,16 @@ def _laplace_cov(H: np.ndarray) -> np.ndarray:
 
 
 def mvn_draws(key, mean, cov, k):
-    """``k`` draws from N(mean_b, cov_b) per data set: (B, k, d)."""
+    """``k`` draws from N(mean_b, cov_b) per data set: (B, k, d). ``key``: one key for the
+    batch, or one per data set (``(B, 2)``: each data set's draws then depend on its key only,
+    not on the rest of the batch)."""
     jax = _jax()
     d = mean.shape[-1]
     L = np.linalg.cholesky(cov + 1e-12 * np.eye(d))
-    eps = np.asarray(jax.random.normal(key, (mean.shape[0], k, d)))
+    if np.ndim(key) == 2:
+        eps = np.asarray(jax.vmap(lambda kk: jax.random.normal(kk, (k, d)))(key))
+    else:
+        eps = np.asarray(jax.random.normal(key, (mean.shape[0], k, d)))
     return mean[:, None, :] + np.einsum("bkd,bed->bke", eps, L)
 
 
@@ -541,37 +562,60 @@ class _Run:
 
 
 def run_batch(law: Law, datas, priors, config: SamplerConfig, *, names, ref=None,
-              progress=None, log_likelihood=True) -> tuple[_Run, np.ndarray | None]:
-    """The shared engine of :func:`fit` and :func:`~scaling_bayes.inference.many.fit_many`."""
+              progress=None, log_likelihood=True, index=None, n_pad: int | None = None,
+              batch: int | None = None) -> tuple[_Run, np.ndarray | None]:
+    """The shared engine of :func:`fit` and :func:`~scaling_bayes.inference.many.fit_many`.
+
+    ``index`` (one integer per data set): the data sets' positions in the whole batch. With
+    it, every random choice of data set ``b`` comes from ``fold_in(key, index[b])``, so its
+    draws do not depend on which other data sets share the call (a batch split across
+    processes gives the draws of one process); ``n_pad`` and ``batch`` (the whole batch's
+    padded size and number of data sets) then keep every shape-dependent choice the batch's.
+    Without ``index`` the keys are split from one key per step (the single fit's streams)."""
     t_start = time.perf_counter()
     enable_x64_on_cpu()
     jax = _jax()
     B = len(datas)
+    batch = B if batch is None else int(batch)
     # several devices (GPUs, or host devices on CPU): pad the data sets to a multiple of them,
     # so that every batched program splits across all of them (_spmd); the copies are dropped
     n_dev = n_devices()
     extra = (-B) % n_dev if (n_dev > 1 and B > 1) else 0
     datas, names = [*datas, *[datas[-1]] * extra], [*names, *[names[-1]] * extra]
+    if index is not None:
+        index = np.asarray(index, dtype=np.int64)
+        index = np.concatenate([index, np.full(extra, index[-1] if index.size else 0)])
     B += extra
-    n_pad = bucket_size(max(d.n for d in datas))
+    n_pad = bucket_size(max(d.n for d in datas)) if n_pad is None else int(n_pad)
     prog = get_program(law, priors, config.likelihood, config.nu, n_pad)
-    k_start, k_pivot, k_start2, k_init, k_nuts = jax.random.split(
-        jax.random.PRNGKey(config.seed), 5)
+    # keys unpacked on the host: unpacking a device array would run (and load) one more
+    # compiled program per process
+    k_start, k_pivot, k_start2, k_init, k_nuts = np.asarray(jax.random.split(
+        jax.random.PRNGKey(config.seed), 5))
+    if index is None:
+        per = lambda k: jax.random.split(k, B)  # noqa: E731
+        one = lambda k: k  # noqa: E731
+    else:
+        idx = jax.numpy.asarray(index, dtype=jax.numpy.uint32)
+        per = lambda k: jax.vmap(jax.random.fold_in, in_axes=(None, 0))(k, idx)  # noqa: E731
+        one = per
 
     refs0 = [{**initial_ref(law, d), **(dict(ref) if ref else {})} for d in datas]
     args = model_args(law, datas, refs0, n_pad)
-    modes, covs = posterior_modes(prog, args, jax.random.split(k_start, B), config.n_starts,
-                                   names)
-    refs = refs0 if ref else choose_pivots(law, datas, prog, args, refs0, modes, covs, k_pivot)
+    modes, covs = posterior_modes(prog, args, per(k_start), config.n_starts, names,
+                                  batch=batch)
+    refs = refs0 if ref else choose_pivots(law, datas, prog, args, refs0, modes, covs,
+                                           one(k_pivot))
     if refs != refs0:
         args = model_args(law, datas, refs, n_pad)
         # After the pivot move the old mode is a close start. A batch (fit_many) then needs
         # only a quarter of the fresh starts: the search is a large part of its cost. A single
         # fit keeps them all (and its compiled programs: one start count, one program).
-        k2 = config.n_starts if B == 1 else max(2, config.n_starts // 4)
-        modes, covs = posterior_modes(prog, args, jax.random.split(k_start2, B), k2, names,
-                                       extra=None if B == 1 else modes)
-    run, ll = sample_program(prog, args, refs, modes, covs, config, k_init, k_nuts,
+        k2 = config.n_starts if batch == 1 else max(2, config.n_starts // 4)
+        modes, covs = posterior_modes(prog, args, per(k_start2), k2, names,
+                                      extra=None if batch == 1 else modes, batch=batch)
+    run, ll = sample_program(prog, args, refs, modes, covs, config, one(k_init),
+                             per(k_nuts) if index is not None else k_nuts,
                              progress=progress, log_likelihood=log_likelihood, t_start=t_start)
     return (_first(run, B - extra), None if ll is None else ll[: B - extra]) if extra else (run, ll)
 
@@ -600,8 +644,9 @@ def sample_program(prog: _Program, args, refs, modes, covs, config: SamplerConfi
     B = modes.shape[0]
     n_pad = prog.n_pad
     init_z = mvn_draws(k_init, modes, covs, config.chains)
+    nuts_keys = k_nuts if np.ndim(k_nuts) == 2 else jax.random.split(k_nuts, B)
     Z, diverging, n_steps, accept, pe, energy, step_size = prog.sample(
-        jax.random.split(k_nuts, B), init_z, covs, args, center=modes, warmup=config.warmup,
+        nuts_keys, init_z, covs, args, center=modes, warmup=config.warmup,
         draws=config.draws, target_accept=float(config.target_accept),
         max_tree_depth=config.max_tree_depth, dense_mass=config.dense_mass,
         whiten=whiten and prog.law.whiten, progress=progress)

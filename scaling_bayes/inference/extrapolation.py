@@ -118,7 +118,7 @@ def calibrate_extrapolation(law: Law, data: ScalingData, priors, config: Sampler
         B = len(trains)
         n_pad = _bucket(max(d.n for d in trains))
         prog = get_program(law, priors, config.likelihood, config.nu, n_pad)
-        k1, k2, k3, k4 = jax.random.split(jax.random.PRNGKey(int(config.seed) ^ 0x4558), 4)
+        k1, k2, k3, k4 = np.asarray(jax.random.split(jax.random.PRNGKey(int(config.seed) ^ 0x4558), 4))
         refs0 = [_initial_ref(law, d) for d in trains]
         args = model_args(law, trains, refs0, n_pad)
         names = [f"{data.source} (backtest {b + 1})" for b in range(B)]

@@ -21,11 +21,13 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from scaling_bayes._core.progress import ProgressBar
 from scaling_bayes.data.observations import DataError, ScalingData, load_data
-from scaling_bayes.inference.engine import run_batch
+from scaling_bayes.inference import distributed as _dist
+from scaling_bayes.inference.engine import bucket_size, model_args, run_batch
 from scaling_bayes.laws.base import Law, get_law
 from scaling_bayes.model.priors import resolve_priors
 from scaling_bayes.model.settings import (
@@ -95,6 +97,7 @@ def fit_many(
     log_likelihood: bool = False,
     n_starts: int | None = None,
     progress=False,
+    distributed: bool | None = None,
 ) -> ManyFits:
     """Fit one law to many data sets at once (one compiled program, vmapped).
 
@@ -119,9 +122,18 @@ def fit_many(
         :func:`scaling_bayes.fit`; 16 here, as the search is a large part of a batch's cost: on
         40 Chinchilla resamples of 50 rows 99% of the starts reach the same best mode).
 
+    distributed
+        Split the data sets across the processes connected by ``jax.distributed`` (see
+        :func:`scaling_bayes.inference.distributed.initialize`): each fits a contiguous block
+        on its local devices and every process gets all fits back. Default: whenever there are
+        several processes. The draws are the same as with one process.
+
     Scaling out: with several devices (GPUs, or CPU host devices from
     ``XLA_FLAGS=--xla_force_host_platform_device_count=2`` set before JAX starts) the data sets
-    are split across them by ``jax.shard_map`` (padded to a multiple of the device count).
+    are split across them by ``jax.shard_map`` (padded to a multiple of the device count);
+    across processes and hosts by ``jax.distributed`` (``distributed`` above).
+    Every data set's random choices come from ``fold_in(seed, its position)``: its draws do
+    not depend on how the batch is split.
 
     Returns
     -------
@@ -148,12 +160,64 @@ def fit_many(
     if progress:
         reporter = progress if callable(progress) else ProgressBar(
             config.warmup + config.draws, config.chains * len(datas))
+    B = len(datas)
+    n_pad = bucket_size(max(d.n for d in datas))
+    split = _dist.is_distributed() if distributed is None else bool(distributed)
+    lo, hi = _dist.process_share(B) if split else (0, B)
+    # a process whose block is empty (fewer data sets than processes) fits the last one and
+    # contributes no rows
+    part = slice(lo, hi) if hi > lo else slice(B - 1, B)
     try:
-        run, ll = run_batch(law, datas, priors, config, names=names, ref=ref,
-                            progress=reporter, log_likelihood=log_likelihood)
+        run, ll = run_batch(law, datas[part], priors, config, names=names[part], ref=ref,
+                            progress=reporter, log_likelihood=log_likelihood,
+                            index=np.arange(B)[part], n_pad=n_pad, batch=B)
     finally:
         if reporter is not None and not callable(progress):
             reporter.close()
+    if split:
+        run, ll = _gather(law, run, ll, datas, n_pad, hi - lo)
     return ManyFits(law=law, names=names, datas=datas, posterior=run.posterior,
                     sample_stats=run.sample_stats, priors=priors, config=config, refs=run.refs,
                     modes=run.modes, timings=run.timings, _run=run, _ll=ll)
+
+
+def _gather(law: Law, run, ll, datas, n_pad: int, n_local: int):
+    """The whole batch's run from every process's block (``jax.distributed``)."""
+    B = len(datas)
+    keys = sorted(run.modes[0]) if run.modes else []
+    block = {
+        "posterior": run.posterior, "sample_stats": run.sample_stats,
+        "flat_draws": run.flat_draws,
+        "refs": np.array([[r[v] for v in law.inputs] for r in run.refs], dtype=float),
+        "modes": {k: np.array([np.asarray(m[k], dtype=float) for m in run.modes]) for k in keys},
+        "timings": np.array([[run.timings[k] for k in sorted(run.timings)]], dtype=float),
+    }
+    if ll is not None:
+        block["ll"] = ll
+    block = {k: _rows(v, n_local) for k, v in block.items() if k != "timings"} | {
+        "timings": block["timings"]}
+    t = block.pop("timings")
+    allrows = _dist.allgather_rows(block, B)
+    import jax
+    from jax.experimental import multihost_utils
+
+    times = np.asarray(multihost_utils.process_allgather(t, tiled=True))  # (processes, k)
+    refs = [{v: float(r[j]) for j, v in enumerate(law.inputs)} for r in allrows["refs"]]
+    modes = [{k: _scalar_or_list(allrows["modes"][k][b]) for k in keys} for b in range(B)]
+    timings = dict(zip(sorted(run.timings), times.max(axis=0).tolist(), strict=True))
+    timings["processes"] = float(jax.process_count())
+    full = dataclasses.replace(
+        run, args=model_args(law, datas, refs, n_pad), refs=refs,
+        posterior=allrows["posterior"], sample_stats=allrows["sample_stats"],
+        flat_draws=allrows["flat_draws"], modes=modes, timings=timings)
+    return full, allrows.get("ll")
+
+
+def _rows(tree, n: int):
+    import jax
+
+    return jax.tree_util.tree_map(lambda a: np.asarray(a)[:n], tree)
+
+
+def _scalar_or_list(a: np.ndarray):
+    return float(a) if a.ndim == 0 else a.astype(float).tolist()

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from scaling_bayes.plots.style import OKABE_ITO, pyplot, save_figure
+from scaling_bayes.plots.style import OKABE_ITO, light_log_ticks, pyplot, save_figure
 
 if TYPE_CHECKING:  # pragma: no cover
     from scaling_bayes.evaluation.checks import PredictiveCheck
@@ -72,6 +72,7 @@ def plot_predictive_check(check: PredictiveCheck, path=None):
         f"{check.kind.capitalize()} predictive check, law {check.law} ({check.data.n} runs)",
         fontsize=10,
     )
+    light_log_ticks(fig)
     if path is not None:
         save_figure(fig, path)
     return fig

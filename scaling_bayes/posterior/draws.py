@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from scaling_bayes._core.env import enable_x64_on_cpu
+from scaling_bayes._core.env import enable_x64_on_cpu, to_device
 from scaling_bayes.laws.base import Law
 from scaling_bayes.model.likelihoods import LIKELIHOODS
 
@@ -48,8 +48,6 @@ def law_on_draws(law: Law, theta: Mapping[str, np.ndarray], inputs, *,
     ``_CHUNK`` draw x point elements at once), every call of one data size has the same shapes
     (the last chunk is padded with its last draw).
     """
-    import jax.numpy as jnp
-
     enable_x64_on_cpu()
     shape = np.shape(theta[law.param_names[0]])
     n_draws = int(np.prod(shape, dtype=int))
@@ -67,19 +65,20 @@ def law_on_draws(law: Law, theta: Mapping[str, np.ndarray], inputs, *,
         out = np.empty(n_draws)
         for s in range(0, n_draws, step):
             idx = np.minimum(np.arange(s, s + step), n_draws - 1)
-            th = {k: jnp.asarray(v[idx])[:, None] for k, v in flat.items()}
-            x = {v: jnp.asarray(a[idx])[:, None] for v, a in zip(law.inputs, x_flat, strict=True)}
+            th = {k: to_device(v[idx][:, None]) for k, v in flat.items()}
+            x = {v: to_device(a[idx][:, None]) for v, a in zip(law.inputs, x_flat, strict=True)}
             out[s:s + step] = np.asarray(fn(th, x))[: n_draws - s, 0]
         return out.reshape(shape)
     n = int(np.prod(points, dtype=int))
-    x = {v: jnp.asarray(a.reshape(-1))[None, :] for v, a in zip(law.inputs, arrays, strict=True)}
+    x = {v: to_device(a.reshape(1, -1)) for v, a in zip(law.inputs, arrays, strict=True)}
     step = max(1, min(n_draws, _CHUNK // max(n, 1)))
     fn = _program(law, step, n)
     out = np.empty((n_draws, n))
     for s in range(0, n_draws, step):
         # the last chunk is padded with its last draw: every call has the same shapes
         idx = np.minimum(np.arange(s, s + step), n_draws - 1)
-        mu = fn({k: jnp.asarray(v[idx])[:, None] for k, v in flat.items()}, x)
+        mu = fn({k: to_device(v[idx][:, None]) for k, v in flat.items()}, x)  # host indexing: no
+        # eager device op (each would be one more compiled program to load)
         out[s:s + step] = np.asarray(mu)[: n_draws - s]
     return out.reshape(*shape, *points)
 

@@ -67,6 +67,8 @@ BIAS_PRIOR_SCALE = 0.02
 #: CRPS and errors worse (pooled 90% coverage 0.84 -> 0.79): a shift learned on the smaller runs
 #: does not carry to the larger ones.
 BIAS_GRID = np.array([0.0])
+#: Held-out points per block of the grid likelihood in :func:`growth_posterior`.
+_POINTS_BLOCK = 32
 #: Distance (decades) over which the edge misfit ``tau`` ramps up from 0 at the data's edge.
 EDGE = 0.1
 #: Mixed with a fit's seed to seed the drift draws (a stream of their own).
@@ -132,13 +134,17 @@ def growth_posterior(err, var, dist2, weight, *, nu: float | None = None,
     if err.size:
         d = np.sqrt(dist2)
         r2 = ramp(d) ** 2
-        tot = (var[None, None, :] + tau_grid[:, None, None] ** 2 * r2[None, None, :]
-               + grid[None, :, None] ** 2 * dist2[None, None, :])  # (tau, kappa, points)
-        half_log = 0.5 * np.log(tot)
-        for b, m in enumerate(bias_grid):  # one bias at a time: memory (tau x kappa x points)
-            z2 = (err - m * d)[None, None, :] ** 2 / tot
-            core = -0.5 * z2 if nu is None else -0.5 * (nu + 1) * np.log1p(z2 / nu)
-            logp[b] += ((core - half_log) * weight[None, None, :]).sum(axis=-1)
+        t2, k2 = tau_grid[:, None, None] ** 2, grid[None, :, None] ** 2
+        # (tau, kappa, points) in blocks of _POINTS_BLOCK points: the temporaries stay in the
+        # CPU cache (3-15x faster than one pass over all points); one bias at a time
+        for s in range(0, err.size, _POINTS_BLOCK):
+            sl = slice(s, s + _POINTS_BLOCK)
+            tot = var[sl] + t2 * r2[sl] + k2 * dist2[sl]
+            log_tot = np.log(tot)
+            for b, m in enumerate(bias_grid):
+                z2 = (err[sl] - m * d[sl]) ** 2 / tot
+                core = z2 if nu is None else (nu + 1) * np.log1p(z2 / nu)
+                logp[b] -= 0.5 * ((core + log_tot) @ weight[sl])
     p = np.exp(logp - logp.max())
     p = np.where(p > 1e-12, p, 0.0)  # cells below 1e-12 of the mode: none (files store the rest)
     return p / p.sum()
