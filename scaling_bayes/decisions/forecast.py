@@ -136,6 +136,13 @@ def predict(
         (predictive interval of a new run's observed loss, noise included).
     """
     if isinstance(fit, DownstreamFit):  # task loss and metric: DownstreamFit.predict
+        unsupported = [name for name, given in (
+            ("compute_optimal", compute_optimal), ("structural", structural is not True),
+            ("flops", flops is not None), ("tpp_bracket", tpp_bracket is not TPP_BRACKET))
+            if given]
+        if unsupported:
+            raise ValueError(f"predict on a downstream fit takes N, D (or C), quantiles, seed, "
+                             f"n_noise and threshold; not {', '.join(unsupported)}")
         return fit.predict(N, D, C, quantiles=quantiles, seed=seed, n_noise=n_noise,
                            **covariates)
     qs = _check_quantiles(quantiles)

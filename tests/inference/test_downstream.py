@@ -84,6 +84,8 @@ def test_sb_predict_dispatches_and_checks_arguments(small_fit):
         small_fit.predict(N=-1.0, D=1e10)
     with pytest.raises(DownstreamFitError, match="quantiles"):
         small_fit.predict(N=1e9, D=1e10, quantiles=(0.5, 1.5))
+    with pytest.raises(ValueError, match="not compute_optimal, structural"):
+        sb.predict(small_fit, C=1e20, compute_optimal=True, structural=False)
     assert isinstance(small_fit.check(), list)
     assert set(small_fit.summary().index) >= {"alpha", "k", "L0", "sigma_metric", "ceiling"}
 
